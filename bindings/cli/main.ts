@@ -1,0 +1,59 @@
+// The `xenwasm` command line. Each subcommand prints its result on stdout; a wrong argument or
+// a failure prints one readable line on stderr (`xenwasm: ...`) and exits non-zero.
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadManifest, type AbiManifest } from "../abi/manifest.js";
+import { checkManifest, headersInstalled } from "../abi/check.js";
+
+/** The package root (this file is dist/bindings/cli/main.js). */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+/** An error whose message is the whole story: printed as one line, no stack. */
+export class UsageError extends Error {}
+
+const USAGE = `usage: xenwasm <command> [options]
+
+commands:
+  abi                 print the ABI manifest (JSON): every struct size, member offset and
+                      constant of assembly/xen/, as the AssemblyScript compiler computed them
+  abi --summary       print counts per header instead of the JSON
+  abi --check         compare every manifest entry with gcc on the Xen headers (libxen-dev)
+  help                print this text`;
+
+function summary(m: AbiManifest): string {
+  const fields = Object.values(m.types).reduce((n, t) => n + Object.keys(t.fields).length, 0);
+  return [
+    `xenwasm ABI layer (${m.arch}): ${m.headers.length} headers, ${Object.keys(m.types).length} types, ` +
+      `${fields} members, ${Object.keys(m.constants).length} constants, ${Object.keys(m.tables).length} table columns`,
+    `headers: ${m.headers.join(" ")}`,
+  ].join("\n");
+}
+
+function abi(args: string[]): number {
+  const known = new Set(["--summary", "--check"]);
+  for (const a of args) if (!known.has(a)) throw new UsageError(`abi: unknown option '${a}' (expected --summary or --check)`);
+  const m = loadManifest(ROOT);
+  if (!args.includes("--check")) {
+    console.log(args.includes("--summary") ? summary(m) : JSON.stringify(m, (_k, v) => (typeof v === "bigint" ? Number(v) : v)));
+    return 0;
+  }
+  if (args.includes("--summary")) console.log(summary(m));
+  if (!headersInstalled()) throw new UsageError("abi --check: Xen headers not found under /usr/include/xen (Debian: apt-get install libxen-dev)");
+  const r = checkManifest(m);
+  for (const x of r.mismatches) console.log(`MISMATCH ${x.entry}: xenwasm ${x.manifest}, headers ${x.headers}`);
+  for (const x of r.unknown) console.log(`UNKNOWN  ${x}: not defined by the Xen ${r.headersVersion} headers`);
+  for (const x of r.unchecked) console.log(`unchecked ${x}: newer than the Xen ${r.headersVersion} headers (since ${m.since[x]})`);
+  const bad = r.mismatches.length + r.unknown.length;
+  console.log(`abi check against Xen ${r.headersVersion} headers: ${r.checked - r.mismatches.length} agree, ${r.mismatches.length} differ, ${r.unknown.length} unknown, ${r.unchecked.length} unchecked`);
+  return bad ? 1 : 0;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "abi": return abi(rest);
+    case undefined: case "help": case "--help": case "-h": console.log(USAGE); return cmd === undefined ? 2 : 0;
+    default: throw new UsageError(`unknown command '${cmd}' (try 'xenwasm help')`);
+  }
+}

@@ -1,0 +1,45 @@
+// Compiles AssemblyScript entries with asconfig.json's targets and validates each module with
+// wabt (threads enabled), so that a module the harness loads is always well-formed.
+import asc from "assemblyscript/asc";
+import wabtInit from "wabt";
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+/** One AssemblyScript program to build: its entry file and where the .wasm goes. */
+export interface Entry { source: string; outFile: string; target: "release" | "debug" }
+
+/** Compiles `entry` from the project root `root`; throws with asc's diagnostics on failure. */
+export async function compileEntry(root: string, entry: Entry): Promise<void> {
+  mkdirSync(dirname(entry.outFile), { recursive: true });
+  let errors = "";
+  const stream = { write(s: string | Uint8Array) { errors += typeof s === "string" ? s : Buffer.from(s).toString(); return true; } };
+  // The @array transform is passed by absolute path: asc resolves a relative transform path
+  // from asconfig.json as a bare module name and would not find it.
+  const transform = join(root, "transform/array.js");
+  const args = [entry.source, "--config", "asconfig.json", "--target", entry.target, "--outFile", entry.outFile, "--transform", transform];
+  if (entry.target === "debug") args.push("--textFile", entry.outFile.replace(/\.wasm$/, ".wat"));
+  const prev = process.cwd();
+  process.chdir(root);
+  try {
+    const { error } = await asc.main(args, { stdout: stream, stderr: stream });
+    if (error) throw new Error(`asc ${entry.source} (${entry.target}) failed: ${error.message}\n${errors}`);
+  } finally {
+    process.chdir(prev);
+  }
+}
+
+let wabt: Awaited<ReturnType<typeof wabtInit>> | null = null;
+
+/** Validates a built module with wabt's validator (threads on); throws naming the file. */
+export async function validateModule(file: string): Promise<void> {
+  wabt ??= await wabtInit();
+  const features = { threads: true, bulk_memory: true, sign_extension: true, mutable_globals: true, sat_float_to_int: true, simd: true };
+  const mod = wabt.readWasm(readFileSync(file), { readDebugNames: false, ...features });
+  try {
+    (mod.validate as (f?: object) => void).call(mod, features); // typings omit the features argument
+  } catch (e) {
+    throw new Error(`${file}: not a valid WebAssembly module: ${(e as Error).message}`);
+  } finally {
+    mod.destroy();
+  }
+}

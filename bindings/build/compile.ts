@@ -3,29 +3,24 @@
 import asc from "assemblyscript/asc";
 import wabtInit from "wabt";
 import { mkdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 /** One AssemblyScript program to build: its entry file and where the .wasm goes. */
 export interface Entry { source: string; outFile: string; target: "release" | "debug" }
 
-/** Compiles `entry` from the project root `root`; throws with asc's diagnostics on failure. */
+/** Compiles `entry` (paths relative to the project root `root`); throws with asc's diagnostics on failure. */
 export async function compileEntry(root: string, entry: Entry): Promise<void> {
-  mkdirSync(dirname(entry.outFile), { recursive: true });
+  mkdirSync(dirname(resolve(root, entry.outFile)), { recursive: true });
   let errors = "";
   const stream = { write(s: string | Uint8Array) { errors += typeof s === "string" ? s : Buffer.from(s).toString(); return true; } };
   // The @array transform is passed by absolute path: asc resolves a relative transform path
   // from asconfig.json as a bare module name and would not find it.
   const transform = join(root, "transform/array.js");
-  const args = [entry.source, "--config", "asconfig.json", "--target", entry.target, "--outFile", entry.outFile, "--transform", transform];
-  if (entry.target === "debug") args.push("--textFile", entry.outFile.replace(/\.wasm$/, ".wat"));
-  const prev = process.cwd();
-  process.chdir(root);
-  try {
-    const { error } = await asc.main(args, { stdout: stream, stderr: stream });
-    if (error) throw new Error(`asc ${entry.source} (${entry.target}) failed: ${error.message}\n${errors}`);
-  } finally {
-    process.chdir(prev);
-  }
+  const outFile = resolve(root, entry.outFile);
+  const args = [entry.source, "--baseDir", root, "--config", "asconfig.json", "--target", entry.target, "--outFile", outFile, "--transform", transform];
+  if (entry.target === "debug") args.push("--textFile", outFile.replace(/\.wasm$/, ".wat"));
+  const { error } = await asc.main(args, { stdout: stream, stderr: stream });
+  if (error) throw new Error(`asc ${entry.source} (${entry.target}) failed: ${error.message}\n${errors}`);
 }
 
 let wabt: Awaited<ReturnType<typeof wabtInit>> | null = null;

@@ -18,6 +18,8 @@ commands:
                       constant of assembly/xen/, as the AssemblyScript compiler computed them
   abi --summary       print counts per header instead of the JSON
   abi --check         compare every manifest entry with gcc on the Xen headers (libxen-dev)
+  abi --check-if-installed
+                      the same when the headers are installed, else say how to get them
   help                print this text`;
 
 function summary(m: AbiManifest): string {
@@ -30,9 +32,13 @@ function summary(m: AbiManifest): string {
 }
 
 function abi(args: string[]): number {
-  const known = new Set(["--summary", "--check"]);
+  const known = new Set(["--summary", "--check", "--check-if-installed"]);
   for (const a of args) if (!known.has(a)) throw new UsageError(`abi: unknown option '${a}' (expected --summary or --check)`);
   const m = loadManifest(ROOT);
+  if (args.includes("--check-if-installed")) {
+    if (headersInstalled()) args = [...args, "--check"];
+    else console.log("abi check skipped: Xen headers not installed (Debian: apt-get install libxen-dev)");
+  }
   if (!args.includes("--check")) {
     console.log(args.includes("--summary") ? summary(m) : JSON.stringify(m, (_k, v) => (typeof v === "bigint" ? Number(v) : v)));
     return 0;

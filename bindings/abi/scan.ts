@@ -10,14 +10,17 @@ export interface ConstDecl { name: string; asType: string; since?: string }
 export interface TableDecl { name: string; cName: string; element: "i32" | "string" }
 /** One member of a wire struct: the AssemblyScript field and the C member paths at its offset. */
 export interface FieldDecl { asName: string; cNames: string[] }
-/** One @unmanaged wire struct and the C type it mirrors. */
-export interface TypeDecl { asName: string; cName: string; fields: FieldDecl[]; since?: string }
+/**
+ * One @unmanaged wire struct and the C type it mirrors (`cName` null: a layout shared by several
+ * C types through `extends`, doc tag `@noctype`). `base` is the class it extends, if any.
+ */
+export interface TypeDecl { asName: string; cName: string | null; fields: FieldDecl[]; since?: string; base?: string }
 /** Everything one ABI module declares. */
 export interface ModuleDecl { file: string; header: string; constants: ConstDecl[]; tables: TableDecl[]; types: TypeDecl[] }
 
 const HEADER = /^\/\/ Mirrors xen\/include\/public\/(\S+?):?\s/;
 const CONST = /^export const (\w+)\s*:\s*([\w<>]+)\s*=/;
-const CLASS = /^@unmanaged export class (\w+)\s*\{/;
+const CLASS = /^@unmanaged export class (\w+)(?:\s+extends\s+(\w+))?\s*\{/;
 const FIELD = /^ {2}(?:@array\(\d+\)\s+)?(\w+)\s*:\s*(\w+)\s*;\s*(?:\/\/\s*@c\s+(.+?))?\s*$/;
 
 /** Lists the .ts files below `dir`, sorted, so the manifest's order is stable. */
@@ -54,7 +57,7 @@ export function scanModule(file: string, root: string): ModuleDecl {
     if (current) {
       if (line.startsWith("}")) { mod.types.push(current); current = null; return; }
       const f = line.match(FIELD);
-      if (f && !f[1].startsWith("__")) {
+      if (f && (!f[1].startsWith("__") || f[3])) {
         current.fields.push({ asName: f[1], cNames: f[3] ? f[3].split(",").map((s) => s.trim()) : [f[1]] });
       } else if (!f && /^ {2}(@array|\w+\s*:)/.test(line) && !/^ {2}(get|set|static)\b/.test(line)) {
         throw new Error(`${where}: field declaration not understood: ${line.trim()}`);
@@ -77,9 +80,23 @@ export function scanModule(file: string, root: string): ModuleDecl {
       throw new Error(`${where}: exported constants need an explicit type: ${line.trim()}`);
     }
     const k = line.match(CLASS);
-    if (k) current = { asName: k[1], cName: tag(doc, "ctype") ?? `struct ${k[1]}`, fields: [], since: tag(doc, "since") };
+    if (k) {
+      const cName = doc.some((l) => /@noctype\b/.test(l)) ? null : tag(doc, "ctype") ?? `struct ${k[1]}`;
+      current = { asName: k[1], cName, fields: [], since: tag(doc, "since"), base: k[2] };
+    }
     if (!line.startsWith("@") && line.trim() !== "") doc = [];
   });
   if (current) throw new Error(`${rel}: class ${(current as TypeDecl).asName} is not closed by a "}" line`);
   return mod;
+}
+
+/**
+ * Resolves `extends` across modules: returns the fields of `t` with those of its base classes
+ * first, as AssemblyScript lays them out. Throws on a base that is not an ABI class.
+ */
+export function allFields(t: TypeDecl, modules: ModuleDecl[]): FieldDecl[] {
+  if (!t.base) return t.fields;
+  const base = modules.flatMap((m) => m.types).find((x) => x.asName === t.base);
+  if (!base) throw new Error(`class ${t.asName} extends ${t.base}, which is not an @unmanaged class of assembly/xen`);
+  return [...allFields(base, modules), ...t.fields];
 }

@@ -1,7 +1,7 @@
 // Writes the AssemblyScript source of the ABI manifest module: one sizeof/offsetof/constant
 // reference per entry that scan.ts found, so that the compiler evaluates every number.
 import { dirname, relative } from "node:path";
-import type { ModuleDecl } from "./scan.js";
+import { allFields, type ModuleDecl } from "./scan.js";
 
 const UNSIGNED64 = new Set(["u64", "usize", "xen_ulong_t", "xen_pfn_t", "guest_handle"]);
 
@@ -20,8 +20,9 @@ export function manifestSource(modules: ModuleDecl[], outFile: string, writer: s
   modules.forEach((m, i) => {
     out.push(`  H(${JSON.stringify(m.header)});`);
     for (const t of m.types) {
+      if (t.cName === null) continue;
       out.push(`  T(${JSON.stringify(t.cName)}, offsetof<M${i}.${t.asName}>());`);
-      for (const f of t.fields) {
+      for (const f of allFields(t, modules)) {
         for (const c of f.cNames) out.push(`  F(${JSON.stringify(c)}, offsetof<M${i}.${t.asName}>(${JSON.stringify(f.asName)}));`);
       }
       if (t.since) out.push(`  SINCE(${JSON.stringify(t.cName)}, ${JSON.stringify(t.since)});`);

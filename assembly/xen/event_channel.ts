@@ -2,6 +2,7 @@
 // their argument structs, and EVTCHNSTAT_*. See docs/abi-layer.md for the conventions.
 import { domid_t } from "./xen";
 
+/** Sub-op numbers of HYPERVISOR_event_channel_op (the `cmd` argument). */
 export const EVTCHNOP_bind_interdomain: i32 = 0;
 export const EVTCHNOP_bind_virq: i32 = 1;
 export const EVTCHNOP_bind_pirq: i32 = 2;
@@ -58,6 +59,7 @@ if (offsetof<evtchn_bind_interdomain>() != 12) ERROR("struct evtchn_bind_interdo
 // size=12
 if (offsetof<evtchn_bind_virq>() != 12) ERROR("struct evtchn_bind_virq: size must be 12");
 
+/** evtchn_bind_pirq.flags: the physical IRQ may be shared with other domains. */
 export const BIND_PIRQ__WILL_SHARE: i32 = 1;
 
 /**
@@ -103,6 +105,7 @@ if (offsetof<evtchn_close>() != 4) ERROR("struct evtchn_close: size must be 4");
 // size=4
 if (offsetof<evtchn_send>() != 4) ERROR("struct evtchn_send: size must be 4");
 
+/** evtchn_status.status values: what a port is bound to. */
 export const EVTCHNSTAT_closed: i32 = 0;
 export const EVTCHNSTAT_unbound: i32 = 1;
 export const EVTCHNSTAT_interdomain: i32 = 2;

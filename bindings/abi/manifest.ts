@@ -34,7 +34,7 @@ export function parseManifest(json: string): AbiManifest {
 /** Runs `wasmFile` (default: the project's build/abi/manifest.wasm) and returns its JSON text. */
 export function manifestJson(wasmFile: string): string {
   if (!existsSync(wasmFile)) throw new Error(`${wasmFile} does not exist: run "npm run build" first`);
-  const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
   const { exports } = loader.instantiateSync<{ manifest(): number }>(readFileSync(wasmFile), {
     env: {
       memory,

@@ -30,7 +30,7 @@ describe("build output", () => {
       await validateModule(f);
       const mod = new WebAssembly.Module(readFileSync(f));
       expect(WebAssembly.Module.imports(mod)).toContainEqual({ module: "env", name: "memory", kind: "memory" });
-      const unshared = new WebAssembly.Memory({ initial: 16, maximum: 65536 });
+      const unshared = new WebAssembly.Memory({ initial: 64, maximum: 65536 });
       expect(() => new WebAssembly.Instance(mod, { env: { memory: unshared, abort() {} } }), f).toThrow(WebAssembly.LinkError);
     }
   });

@@ -15,7 +15,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 async function globals(source: string): Promise<Record<string, number>> {
   writeFileSync(join(root, "t.ts"), source);
   await compileEntry(root, { source: "t.ts", outFile: "t.wasm", target: "release" });
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
   const { instance } = await WebAssembly.instantiate(readFileSync(join(root, "t.wasm")), { env: { memory, abort() {} } });
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(instance.exports)) if (v instanceof WebAssembly.Global && !k.startsWith("__")) out[k] = v.value as number;

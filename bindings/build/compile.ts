@@ -2,7 +2,7 @@
 // wabt (threads enabled), so that a module the harness loads is always well-formed.
 import asc from "assemblyscript/asc";
 import wabtInit from "wabt";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 /** One AssemblyScript program to build: its entry file and where the .wasm goes. */
@@ -25,11 +25,30 @@ export async function compileEntry(root: string, entry: Entry): Promise<void> {
 
 let wabt: Awaited<ReturnType<typeof wabtInit>> | null = null;
 
+const FEATURES = { threads: true, bulk_memory: true, sign_extension: true, mutable_globals: true, sat_float_to_int: true, simd: true };
+
+/** Assembles a hand-written WAT guest (tests/guests/wat/) into `outFile` with wabt. */
+export async function assembleWat(root: string, source: string, outFile: string): Promise<void> {
+  wabt ??= await wabtInit();
+  const text = readFileSync(resolve(root, source), "utf8");
+  const mod = wabt.parseWat(source, text, FEATURES);
+  try {
+    mod.resolveNames();
+    (mod.validate as (f?: object) => void).call(mod, FEATURES);
+    const out = resolve(root, outFile);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, mod.toBinary({ log: false }).buffer);
+  } finally {
+    mod.destroy();
+  }
+}
+
 /** Validates a built module with wabt's validator (threads on); throws naming the file. */
 export async function validateModule(file: string): Promise<void> {
   wabt ??= await wabtInit();
-  const features = { threads: true, bulk_memory: true, sign_extension: true, mutable_globals: true, sat_float_to_int: true, simd: true };
-  const mod = wabt.readWasm(readFileSync(file), { readDebugNames: false, ...features });
+  const features = FEATURES;
+  // A copy: a small file comes back as a slice of a pooled buffer, which wabt would read whole.
+  const mod = wabt.readWasm(new Uint8Array(readFileSync(file)), { readDebugNames: false, ...features });
   try {
     (mod.validate as (f?: object) => void).call(mod, features); // typings omit the features argument
   } catch (e) {

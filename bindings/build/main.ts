@@ -6,7 +6,7 @@ import { join, basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { listModules, scanModule } from "../abi/scan.js";
 import { manifestSource } from "../abi/source.js";
-import { compileEntry, validateModule, type Entry } from "./compile.js";
+import { assembleWat, compileEntry, validateModule, type Entry } from "./compile.js";
 
 /** The project root (this file is dist/bindings/build/main.js or bindings/build/main.ts). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), fileURLToPath(import.meta.url).includes("/dist/") ? "../../.." : "../..");
@@ -39,6 +39,13 @@ export function programs(root = ROOT): Array<[string, string]> {
   ];
 }
 
+/** Hand-written WAT guests (tests/guests/wat/*.wat) as [source, output relative to build/]. */
+export function watGuests(root = ROOT): Array<[string, string]> {
+  const dir = join(root, "tests/guests/wat");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith(".wat")).sort().map((f) => [join("tests/guests/wat", f), join("tests", basename(f, ".wat") + ".wasm")]);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   generateManifestSource();
@@ -51,7 +58,12 @@ async function main(): Promise<void> {
     await compileEntry(ROOT, e);
     await validateModule(join(ROOT, e.outFile));
   }
-  console.log(`built and validated ${entries.length} modules in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const wats = watGuests();
+  for (const [source, out] of wats) {
+    await assembleWat(ROOT, source, join("build", out));
+    await validateModule(join(ROOT, "build", out));
+  }
+  console.log(`built and validated ${entries.length + wats.length} modules in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

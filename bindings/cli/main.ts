@@ -4,12 +4,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadManifest, type AbiManifest } from "../abi/manifest.js";
 import { checkManifest, headersInstalled } from "../abi/check.js";
+import { RUN_USAGE, UsageError, run } from "./run.js";
 
 /** The package root (this file is dist/bindings/cli/main.js). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 
-/** An error whose message is the whole story: printed as one line, no stack. */
-export class UsageError extends Error {}
+export { UsageError };
 
 const USAGE = `usage: xenwasm <command> [options]
 
@@ -20,6 +20,8 @@ commands:
   abi --check         compare every manifest entry with gcc on the Xen headers (libxen-dev)
   abi --check-if-installed
                       the same when the headers are installed, else say how to get them
+  run                 boot guests as Xen domains and print their consoles:
+${RUN_USAGE.split("\n").map((l) => "    " + l).join("\n")}
   help                print this text`;
 
 function summary(m: AbiManifest): string {
@@ -59,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "abi": return abi(rest);
+    case "run": return run(rest);
     case undefined: case "help": case "--help": case "-h": console.log(USAGE); return cmd === undefined ? 2 : 0;
     default: throw new UsageError(`unknown command '${cmd}' (try 'xenwasm help')`);
   }

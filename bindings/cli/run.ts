@@ -1,0 +1,82 @@
+// `xenwasm run`: boots guest modules as domains 1..N under one of the two runners, prints their
+// consoles, and exits when all have shut down (0 when all powered off).
+import { writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { GuestLoadError, loadGuest } from "../runner/guest.js";
+import { domainNames, type GuestSpec, type RunResult } from "../runner/common.js";
+import { runDeterministic } from "../runner/deterministic.js";
+import { runThreaded } from "../runner/threaded.js";
+import { MAX_MEM_MIB, MIN_MEM_MIB } from "../toolstack/builder.js";
+
+/** An error whose message is the whole story: printed as one line, exit status 2. */
+export class UsageError extends Error {}
+
+/** Usage text of `xenwasm run`. */
+export const RUN_USAGE = `xenwasm run [--runner deterministic|threads] [--seed N] [--mem MIB] [--stats] [--trace FILE]
+            [--cmdline STR] GUEST.wasm [[--cmdline STR] GUEST.wasm ...]
+  boots each GUEST.wasm as domains 1..N; --cmdline applies to the guests after it`;
+
+interface RunArgs { runner: "deterministic" | "threads"; seed: number; memMiB: number; stats: boolean; trace?: string; guests: Array<{ path: string; cmdline: string }> }
+
+function intArg(opt: string, v: string | undefined, min: number, max: number): number {
+  if (v === undefined) throw new UsageError(`run: ${opt} needs a value`);
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`run: ${opt} must be a whole number from ${min} to ${max}, not '${v}'`);
+  return Number(v);
+}
+
+/** Parses the arguments of `xenwasm run`; throws UsageError with one line. */
+export function parseRunArgs(argv: string[]): RunArgs {
+  const a: RunArgs = { runner: "deterministic", seed: 1, memMiB: 32, stats: false, guests: [] };
+  let cmdline = "";
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => { const v = argv[++i]; if (v === undefined) throw new UsageError(`run: ${arg} needs a value`); return v; };
+    switch (arg) {
+      case "--runner": {
+        const v = value();
+        if (v !== "deterministic" && v !== "threads") throw new UsageError(`run: --runner must be 'deterministic' or 'threads', not '${v}'`);
+        a.runner = v;
+        break;
+      }
+      case "--seed": a.seed = intArg(arg, argv[++i], 0, 0xffffffff); break;
+      case "--mem": a.memMiB = intArg(arg, argv[++i], MIN_MEM_MIB, MAX_MEM_MIB); break;
+      case "--cmdline": cmdline = value(); break;
+      case "--stats": a.stats = true; break;
+      case "--trace": a.trace = value(); break;
+      default:
+        if (arg.startsWith("-")) throw new UsageError(`run: unknown option '${arg}'`);
+        a.guests.push({ path: arg, cmdline });
+    }
+  }
+  if (a.guests.length === 0) throw new UsageError("run: no guest given (usage: xenwasm run [options] GUEST.wasm ...)");
+  return a;
+}
+
+/** Runs `xenwasm run` with `argv`; returns the exit status. */
+export async function run(argv: string[]): Promise<number> {
+  const a = parseRunArgs(argv);
+  const specs: GuestSpec[] = [];
+  const names = domainNames(a.guests.map((g) => basename(g.path).replace(/\.wasm$/, "")));
+  for (const [i, g] of a.guests.entries()) {
+    try {
+      specs.push({ module: loadGuest(g.path).module, name: names[i], cmdline: g.cmdline, memMiB: a.memMiB });
+    } catch (e) {
+      if (e instanceof GuestLoadError) throw new UsageError(`run: ${e.message}`);
+      throw e;
+    }
+  }
+  const opts = {
+    guests: specs, seed: a.seed,
+    output: (line: string) => process.stdout.write(line + "\n"),
+    log: (line: string) => process.stderr.write(`xenwasm: ${line}\n`),
+  };
+  if (a.runner === "deterministic") process.stderr.write(`xenwasm: deterministic runner, seed ${a.seed}\n`);
+  const result: RunResult = a.runner === "deterministic" ? runDeterministic(opts) : await runThreaded(opts);
+  if (a.trace) writeFileSync(a.trace, result.trace.join("\n") + "\n");
+  if (a.stats) {
+    for (const d of result.domains) process.stderr.write(`xenwasm: ${d.name} (${d.domid}): ${d.reason}, ${d.hypercalls} hypercalls, ${d.events} events, ${d.violations} refused grant accesses\n`);
+  }
+  const bad = result.domains.filter((d) => d.reason !== "poweroff");
+  if (bad.length && !result.error) process.stderr.write(`xenwasm: ${bad.map((d) => `${d.name} (${d.domid}): ${d.reason}${d.message && d.reason !== "crash" ? ` (${d.message})` : ""}`).join("; ")}\n`);
+  return result.exitCode;
+}

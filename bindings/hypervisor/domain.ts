@@ -1,0 +1,289 @@
+// A domain as the hypervisor sees it: its pseudo-physical memory and its hypervisor state, both
+// in SharedArrayBuffers so that every thread of the threaded runner acts on the same state.
+// `DomainDescriptor` is what crosses threads; `Domain` is one thread's view of it.
+import { k, layout } from "../abi/layout.js";
+
+/** Number of event-channel ports of the 2-level ABI on x86_64 (64 × 64). */
+export const NR_EVTCHN_PORTS = 4096;
+/** Grant-table frames a domain may map (v1: 512 entries each). */
+export const MAX_GRANT_FRAMES = 32;
+/** Grant entries per v1 frame. */
+export const GRANTS_PER_FRAME = 512;
+/** Map handles per domain (Xen's maptrack). */
+export const MAPTRACK_SIZE = 1024;
+/** Frames 0..3 are the null page, start_info, the xenstore ring and the console ring. */
+export const FRAME_START_INFO = 1;
+export const FRAME_XENSTORE = 2;
+export const FRAME_CONSOLE = 3;
+/** The low area (frames 0..255) a guest's own data must stay above. */
+export const LOW_AREA_BYTES = 1 << 20;
+export const PAGE_SIZE = 4096;
+
+/** Control words of a domain (indices into `ctl`, an Int32Array over the control buffer). */
+export const enum Ctl {
+  /** DomState. */
+  State = 0,
+  /** SHUTDOWN_* reason once State is Shutdown. */
+  Reason = 1,
+  /** 1 when privileged (dom0). */
+  Privileged = 2,
+  NrPages = 3,
+  /** GFN of shared_info, -1 while unmapped. */
+  SharedInfoGfn = 4,
+  /** Futex word: bumped on every event for this domain; an idle worker waits on it. */
+  Wake = 5,
+  /** 1 while a single-shot timer is armed (deadline in `timer[0]`). */
+  TimerArmed = 6,
+  Domid = 7,
+  ConsolePort = 8,
+  StorePort = 9,
+  /** Count of refused mapped-grant accesses (docs/ABI.md §4). */
+  Violations = 10,
+  /** HVM_PARAM_CALLBACK_IRQ as last set. */
+  CallbackIrq = 11,
+  /** Per-domain lock for its event-channel and grant state. */
+  Lock = 12,
+  /** Hypercalls made, for --stats. */
+  Hypercalls = 13,
+  /** Events delivered to this domain, for --stats. */
+  Events = 14,
+  /** GFN of grant frame i at GrantFrames + i, -1 while unmapped. */
+  GrantFrames = 32,
+  /** Port bound to VIRQ v at VirqPorts + v, 0 when unbound. */
+  VirqPorts = 64,
+  Size = 96,
+}
+
+/** Domain life cycle. */
+export const enum DomState { Building = 0, Running = 1, Shutdown = 2 }
+
+/** Port states (Xen's ECS_*). */
+export const enum Ecs { Free = 0, Reserved = 1, Unbound = 2, Interdomain = 3, Pirq = 4, Virq = 5, Ipi = 6 }
+
+/** Words per port in the event-channel table: state, remote domid / virq, remote port, vcpu. */
+export const PORT_WORDS = 4;
+/** Words per maptrack entry: flags (0 = free), granter domid, ref, granter frame (GFN). */
+export const MAP_WORDS = 4;
+/** Maptrack flag bits (word 0). */
+export const MAP_LIVE = 1, MAP_WRITABLE = 2, MAP_HOST = 4, MAP_DEVICE = 8;
+
+/** Everything that makes a domain, transferable to another thread. */
+export interface DomainDescriptor {
+  domid: number;
+  name: string;
+  /** The domain's pseudo-physical memory; null for the host's domain 0. */
+  memory: WebAssembly.Memory | null;
+  /** Control words, then the shadow pending bitmap (before shared_info is mapped). */
+  control: SharedArrayBuffer;
+  /** Event-channel table: NR_EVTCHN_PORTS × PORT_WORDS int32. */
+  evtchn: SharedArrayBuffer;
+  /** Active grant pins of this domain's grant entries: readers (low 16) | writers (high 16). */
+  active: SharedArrayBuffer;
+  /** Mappings this domain holds: MAPTRACK_SIZE × MAP_WORDS int32. */
+  maptrack: SharedArrayBuffer;
+  /** Timer deadline (ns, system time) as one BigInt64. */
+  timer: SharedArrayBuffer;
+}
+
+const SHADOW_WORDS = NR_EVTCHN_PORTS / 32;
+
+/** Creates the shared buffers of a new domain (state Building). `memory` null: host dom0. */
+export function newDomainDescriptor(domid: number, name: string, memory: WebAssembly.Memory | null, privileged: boolean): DomainDescriptor {
+  const d: DomainDescriptor = {
+    domid, name, memory,
+    control: new SharedArrayBuffer((Ctl.Size + SHADOW_WORDS) * 4),
+    evtchn: new SharedArrayBuffer(NR_EVTCHN_PORTS * PORT_WORDS * 4),
+    active: new SharedArrayBuffer(MAX_GRANT_FRAMES * GRANTS_PER_FRAME * 4),
+    maptrack: new SharedArrayBuffer(MAPTRACK_SIZE * MAP_WORDS * 4),
+    timer: new SharedArrayBuffer(8),
+  };
+  const ctl = new Int32Array(d.control);
+  ctl[Ctl.Domid] = domid;
+  ctl[Ctl.Privileged] = privileged ? 1 : 0;
+  ctl[Ctl.NrPages] = memory ? memory.buffer.byteLength / PAGE_SIZE : 0;
+  ctl[Ctl.SharedInfoGfn] = -1;
+  for (let i = 0; i < MAX_GRANT_FRAMES; i++) ctl[Ctl.GrantFrames + i] = -1;
+  return d;
+}
+
+const SI = layout("struct shared_info");
+const VI = layout("struct vcpu_info");
+const PENDING = SI.evtchn_pending;
+const MASK = SI.evtchn_mask;
+const SEL = SI.vcpu_info + VI.evtchn_pending_sel;
+const UPCALL_PENDING = SI.vcpu_info + VI.evtchn_upcall_pending;
+const UPCALL_MASK = SI.vcpu_info + VI.evtchn_upcall_mask;
+const EFAULT = k("XEN_EFAULT");
+
+/** Thrown by a guest-memory access outside the domain's memory; hypercalls turn it into -EFAULT. */
+export class GuestFault extends Error {
+  readonly errno = -EFAULT;
+}
+
+/** One thread's view of a domain: typed views over its shared buffers and guest-memory access. */
+export class Domain {
+  readonly domid: number;
+  readonly name: string;
+  readonly desc: DomainDescriptor;
+  readonly ctl: Int32Array;
+  /** Pending bits recorded while shared_info is unmapped (and for the host's dom0). */
+  readonly shadow: Int32Array;
+  readonly ports: Int32Array;
+  readonly active: Int32Array;
+  readonly maps: Int32Array;
+  readonly timer: BigInt64Array;
+  /** Guest memory views (empty for the host's dom0). */
+  readonly u8: Uint8Array;
+  readonly i32: Int32Array;
+  readonly view: DataView;
+  readonly bytes: number;
+
+  constructor(desc: DomainDescriptor) {
+    this.desc = desc;
+    this.domid = desc.domid;
+    this.name = desc.name;
+    this.ctl = new Int32Array(desc.control, 0, Ctl.Size);
+    this.shadow = new Int32Array(desc.control, Ctl.Size * 4, SHADOW_WORDS);
+    this.ports = new Int32Array(desc.evtchn);
+    this.active = new Int32Array(desc.active);
+    this.maps = new Int32Array(desc.maptrack);
+    this.timer = new BigInt64Array(desc.timer);
+    const buf = desc.memory ? desc.memory.buffer : new SharedArrayBuffer(0);
+    this.u8 = new Uint8Array(buf);
+    this.i32 = new Int32Array(buf);
+    this.view = new DataView(buf);
+    this.bytes = buf.byteLength;
+  }
+
+  /** True for the host-side domain 0 (no guest memory; dom0 services run in the harness). */
+  get isHost(): boolean { return this.desc.memory === null; }
+  get privileged(): boolean { return this.ctl[Ctl.Privileged] === 1; }
+  get state(): DomState { return Atomics.load(this.ctl, Ctl.State); }
+  get nrPages(): number { return this.ctl[Ctl.NrPages]; }
+
+  /** Throws GuestFault unless [addr, addr+len) lies inside guest memory. */
+  check(addr: number, len: number): void {
+    if (!(addr >= 0 && len >= 0 && addr + len <= this.bytes)) throw new GuestFault(`guest address ${addr}+${len} outside ${this.bytes} bytes`);
+  }
+  u16(a: number): number { this.check(a, 2); return this.view.getUint16(a, true); }
+  u32(a: number): number { this.check(a, 4); return this.view.getUint32(a, true); }
+  s32(a: number): number { this.check(a, 4); return this.view.getInt32(a, true); }
+  u64(a: number): bigint { this.check(a, 8); return this.view.getBigUint64(a, true); }
+  /** Reads a u64 that must fit a double (addresses, frame numbers). */
+  u64n(a: number): number { const v = this.u64(a); return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v); }
+  w8(a: number, v: number): void { this.check(a, 1); this.view.setUint8(a, v); }
+  w16(a: number, v: number): void { this.check(a, 2); this.view.setUint16(a, v, true); }
+  w32(a: number, v: number): void { this.check(a, 4); this.view.setUint32(a, v >>> 0, true); }
+  ws32(a: number, v: number): void { this.check(a, 4); this.view.setInt32(a, v, true); }
+  w64(a: number, v: bigint | number): void { this.check(a, 8); this.view.setBigUint64(a, BigInt.asUintN(64, BigInt(v)), true); }
+
+  /** Guest physical address of shared_info, or -1 while unmapped. */
+  sharedInfo(): number {
+    const g = Atomics.load(this.ctl, Ctl.SharedInfoGfn);
+    return g < 0 ? -1 : g * PAGE_SIZE;
+  }
+
+  /** True when an upcall is due: shared_info mapped, upcall pending and not masked. */
+  upcallDue(): boolean {
+    const si = this.sharedInfo();
+    if (si < 0) return false;
+    return Atomics.load(this.u8, si + UPCALL_PENDING) !== 0 && Atomics.load(this.u8, si + UPCALL_MASK) === 0;
+  }
+
+  /** True when `port` is pending (in shared_info, or in the shadow bitmap before it is mapped). */
+  portPending(port: number): boolean {
+    const si = this.sharedInfo();
+    const bit = 1 << (port & 31);
+    if (si < 0) return (Atomics.load(this.shadow, port >>> 5) & bit) !== 0;
+    return (Atomics.load(this.i32, (si + PENDING) / 4 + (port >>> 5)) & bit) !== 0;
+  }
+
+  /** Clears `port`'s pending bit (host dom0 services consume their events this way). */
+  clearPending(port: number): void {
+    const si = this.sharedInfo();
+    const bit = 1 << (port & 31);
+    if (si < 0) Atomics.and(this.shadow, port >>> 5, ~bit);
+    else Atomics.and(this.i32, (si + PENDING) / 4 + (port >>> 5), ~bit);
+  }
+
+  /**
+   * Marks `port` pending with Xen's 2-level rules; returns true when the domain must be woken
+   * (the bit was newly set). Safe from any thread.
+   */
+  setPending(port: number): boolean {
+    const si = this.sharedInfo();
+    const word = port >>> 5, bit = 1 << (port & 31);
+    Atomics.add(this.ctl, Ctl.Events, 1);
+    if (si < 0) {
+      const old = Atomics.or(this.shadow, word, bit);
+      if (old & bit) return false;
+      this.wake();
+      return true;
+    }
+    const old = Atomics.or(this.i32, (si + PENDING) / 4 + word, bit);
+    if (old & bit) return false;
+    if (Atomics.load(this.i32, (si + MASK) / 4 + word) & bit) return false;
+    this.raiseSel(si, port >>> 6);
+    return true;
+  }
+
+  /** Sets evtchn_pending_sel bit `sel` and evtchn_upcall_pending, then wakes the domain. */
+  raiseSel(si: number, sel: number): void {
+    Atomics.or(this.i32, (si + SEL) / 4 + (sel >>> 5), 1 << (sel & 31));
+    Atomics.store(this.u8, si + UPCALL_PENDING, 1);
+    this.wake();
+  }
+
+  /** Re-raises the upcall for `port` if it is pending and unmasked (EVTCHNOP_unmask). */
+  unmask(port: number): void {
+    const si = this.sharedInfo();
+    const word = port >>> 5, bit = 1 << (port & 31);
+    if (si < 0) return;
+    Atomics.and(this.i32, (si + MASK) / 4 + word, ~bit);
+    if (Atomics.load(this.i32, (si + PENDING) / 4 + word) & bit) this.raiseSel(si, port >>> 6);
+  }
+
+  /** Wakes the domain's vCPU if it sleeps in Atomics.wait (threaded runner). */
+  wake(): void {
+    Atomics.add(this.ctl, Ctl.Wake, 1);
+    Atomics.notify(this.ctl, Ctl.Wake);
+  }
+
+  /**
+   * Makes the frame at `gfn` this domain's shared_info: Xen's state so far (shadow pending bits,
+   * or the previous frame's content) is copied in, and upcalls are raised for what is pending.
+   */
+  mapSharedInfo(gfn: number): void {
+    const old = this.sharedInfo();
+    const si = gfn * PAGE_SIZE;
+    if (old === si) return;
+    if (old >= 0) this.u8.copyWithin(si, old, old + SI.size);
+    else {
+      this.u8.fill(0, si, si + PAGE_SIZE);
+      for (let w = 0; w < this.shadow.length; w++) this.i32[(si + PENDING) / 4 + w] = Atomics.exchange(this.shadow, w, 0);
+    }
+    Atomics.store(this.ctl, Ctl.SharedInfoGfn, gfn);
+    for (let w = 0; w < NR_EVTCHN_PORTS / 32; w++) {
+      const p = Atomics.load(this.i32, (si + PENDING) / 4 + w) & ~Atomics.load(this.i32, (si + MASK) / 4 + w);
+      if (p) this.raiseSel(si, w >>> 1);
+    }
+  }
+}
+
+/** A spin lock on an Int32Array word; waits with Atomics.wait where the thread may block. */
+export function lock(words: Int32Array, index: number): void {
+  for (let spins = 0; Atomics.compareExchange(words, index, 0, 1) !== 0; spins++) {
+    if (spins > 100 && canBlock) Atomics.wait(words, index, 1, 1);
+  }
+}
+
+/** Releases a lock taken with `lock`. */
+export function unlock(words: Int32Array, index: number): void {
+  Atomics.store(words, index, 0);
+  Atomics.notify(words, index, 1);
+}
+
+// The main thread of Node.js may not Atomics.wait; workers may.
+let canBlock = false;
+/** Declares whether this thread may block in Atomics.wait (true in runner workers). */
+export function setThreadCanBlock(v: boolean): void { canBlock = v; }

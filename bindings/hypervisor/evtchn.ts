@@ -1,0 +1,287 @@
+// HYPERVISOR_event_channel_op: one handler per sub-op, named after its struct (docs/ABI.md §3).
+// Port tables live in each domain's shared buffer; a domain's lock guards its table, and an
+// operation on two domains takes both locks in domid order.
+import { k, layout } from "../abi/layout.js";
+import { Ctl, Domain, Ecs, NR_EVTCHN_PORTS, PORT_WORDS, lock, unlock } from "./domain.js";
+import { guarded, type Hypervisor } from "./hypervisor.js";
+
+const E = { PERM: -k("XEN_EPERM"), ENOENT: -k("XEN_ENOENT"), ESRCH: -k("XEN_ESRCH"), INVAL: -k("XEN_EINVAL"), NOSPC: -k("XEN_ENOSPC"), EXIST: -k("XEN_EEXIST"), NOSYS: -k("XEN_ENOSYS") };
+const DOMID_SELF = k("DOMID_SELF");
+const NR_VIRQS = k("NR_VIRQS");
+const AU = layout("struct evtchn_alloc_unbound");
+const BI = layout("struct evtchn_bind_interdomain");
+const BV = layout("struct evtchn_bind_virq");
+const BIPI = layout("struct evtchn_bind_ipi");
+const PORT = layout("struct evtchn_send");
+const ST = layout("struct evtchn_status");
+const BVCPU = layout("struct evtchn_bind_vcpu");
+const RESET = layout("struct evtchn_reset");
+const STAT: Record<number, number> = {
+  [Ecs.Free]: k("EVTCHNSTAT_closed"), [Ecs.Reserved]: k("EVTCHNSTAT_closed"), [Ecs.Unbound]: k("EVTCHNSTAT_unbound"),
+  [Ecs.Interdomain]: k("EVTCHNSTAT_interdomain"), [Ecs.Pirq]: k("EVTCHNSTAT_pirq"), [Ecs.Virq]: k("EVTCHNSTAT_virq"), [Ecs.Ipi]: k("EVTCHNSTAT_ipi"),
+};
+
+/** The state word of `port` in `d`'s table. */
+export function portState(d: Domain, port: number): Ecs { return Atomics.load(d.ports, port * PORT_WORDS); }
+function portWord(d: Domain, port: number, i: number): number { return Atomics.load(d.ports, port * PORT_WORDS + i); }
+function setPort(d: Domain, port: number, state: Ecs, a = 0, b = 0): void {
+  Atomics.store(d.ports, port * PORT_WORDS + 1, a);
+  Atomics.store(d.ports, port * PORT_WORDS + 2, b);
+  Atomics.store(d.ports, port * PORT_WORDS + 3, 0);
+  Atomics.store(d.ports, port * PORT_WORDS, state);
+}
+
+function validPort(port: number): boolean { return port > 0 && port < NR_EVTCHN_PORTS; }
+
+/** Takes the locks of one or two domains in domid order. */
+function lockBoth(a: Domain, b: Domain): () => void {
+  const [x, y] = a.domid <= b.domid ? [a, b] : [b, a];
+  lock(x.ctl, Ctl.Lock);
+  if (y !== x) lock(y.ctl, Ctl.Lock);
+  return () => { if (y !== x) unlock(y.ctl, Ctl.Lock); unlock(x.ctl, Ctl.Lock); };
+}
+
+/** Allocates the lowest free port of `d` (caller holds d's lock); -ENOSPC when full. */
+function allocPort(d: Domain): number {
+  for (let p = 1; p < NR_EVTCHN_PORTS; p++) if (portState(d, p) === Ecs.Free) return p;
+  return E.NOSPC;
+}
+
+/** Resolves the `dom` argument of an op on another domain's ports: self, or privileged only. */
+function target(hv: Hypervisor, caller: Domain, domid: number): Domain | number {
+  const d = hv.lookup(caller, domid);
+  if (typeof d === "number") return d;
+  if (d !== caller && !caller.privileged) return E.PERM;
+  return d;
+}
+
+/** EVTCHNOP_alloc_unbound: a new port of `dom` that only `remote_dom` may bind. */
+export function allocUnbound(hv: Hypervisor, caller: Domain, arg: number): number {
+  caller.check(arg, AU.size);
+  const d = target(hv, caller, caller.u16(arg + AU.dom));
+  if (typeof d === "number") return d;
+  const rdomid = caller.u16(arg + AU.remote_dom);
+  const r = hv.lookup(d, rdomid);
+  if (typeof r === "number") return r;
+  lock(d.ctl, Ctl.Lock);
+  try {
+    const port = allocPort(d);
+    if (port < 0) return port;
+    setPort(d, port, Ecs.Unbound, r.domid);
+    caller.w32(arg + AU.port, port);
+    return 0;
+  } finally {
+    unlock(d.ctl, Ctl.Lock);
+  }
+}
+
+/** Binds `caller` to `r`'s unbound port reserved for it; both ends become interdomain. */
+export function bindInterdomainTo(caller: Domain, r: Domain, rport: number): number {
+  if (!validPort(rport)) return E.INVAL;
+  const release = lockBoth(caller, r);
+  try {
+    if (portState(r, rport) !== Ecs.Unbound || portWord(r, rport, 1) !== caller.domid) return E.INVAL;
+    const port = allocPort(caller);
+    if (port < 0) return port;
+    setPort(caller, port, Ecs.Interdomain, r.domid, rport);
+    setPort(r, rport, Ecs.Interdomain, caller.domid, port);
+    // Xen raises the event on the local port so that neither end misses an early notification.
+    caller.setPending(port);
+    return port;
+  } finally {
+    release();
+  }
+}
+
+/** EVTCHNOP_bind_interdomain: connects a new local port to `remote_dom`'s unbound port. */
+export function bindInterdomain(hv: Hypervisor, caller: Domain, arg: number): number {
+  caller.check(arg, BI.size);
+  const r = hv.lookup(caller, caller.u16(arg + BI.remote_dom));
+  if (typeof r === "number") return r;
+  const port = bindInterdomainTo(caller, r, caller.u32(arg + BI.remote_port));
+  if (port < 0) return port;
+  caller.w32(arg + BI.local_port, port);
+  return 0;
+}
+
+/** EVTCHNOP_bind_virq: binds VIRQ `virq` of vCPU `vcpu` to a new port. */
+export function bindVirq(hv: Hypervisor, caller: Domain, arg: number): number {
+  caller.check(arg, BV.size);
+  const virq = caller.u32(arg + BV.virq), vcpu = caller.u32(arg + BV.vcpu);
+  if (virq >= NR_VIRQS) return E.INVAL;
+  if (vcpu !== 0) return E.ENOENT;
+  lock(caller.ctl, Ctl.Lock);
+  try {
+    if (caller.ctl[Ctl.VirqPorts + virq] !== 0) return E.EXIST;
+    const port = allocPort(caller);
+    if (port < 0) return port;
+    setPort(caller, port, Ecs.Virq, virq);
+    caller.ctl[Ctl.VirqPorts + virq] = port;
+    caller.w32(arg + BV.port, port);
+    return 0;
+  } finally {
+    unlock(caller.ctl, Ctl.Lock);
+  }
+}
+
+/** EVTCHNOP_bind_ipi: a new port for notifying vCPU `vcpu` of the caller (only vCPU 0 exists). */
+export function bindIpi(hv: Hypervisor, caller: Domain, arg: number): number {
+  caller.check(arg, BIPI.size);
+  if (caller.u32(arg + BIPI.vcpu) !== 0) return E.ENOENT;
+  lock(caller.ctl, Ctl.Lock);
+  try {
+    const port = allocPort(caller);
+    if (port < 0) return port;
+    setPort(caller, port, Ecs.Ipi);
+    caller.w32(arg + BIPI.port, port);
+    return 0;
+  } finally {
+    unlock(caller.ctl, Ctl.Lock);
+  }
+}
+
+/** Sends an event on `caller`'s `port`; the fast path takes no lock (state words are atomic). */
+export function sendPort(hv: Hypervisor, caller: Domain, port: number): number {
+  if (!validPort(port)) return E.INVAL;
+  switch (portState(caller, port)) {
+    case Ecs.Interdomain: {
+      const r = hv.domain(portWord(caller, port, 1));
+      if (r) r.setPending(portWord(caller, port, 2));
+      hv.hooks.trace?.(`send ${caller.domid}:${port} -> ${portWord(caller, port, 1)}:${portWord(caller, port, 2)}`);
+      return 0;
+    }
+    case Ecs.Ipi: caller.setPending(port); return 0;
+    case Ecs.Unbound: return 0;
+    default: return E.INVAL;
+  }
+}
+
+/** EVTCHNOP_send. */
+export function send(hv: Hypervisor, caller: Domain, arg: number): number {
+  return sendPort(hv, caller, caller.u32(arg + PORT.port));
+}
+
+/** Closes `port` of `d`; an interdomain peer's end becomes unbound, reserved for `d`. */
+export function closePort(hv: Hypervisor, d: Domain, port: number): number {
+  if (!validPort(port)) return E.INVAL;
+  const state = portState(d, port);
+  if (state === Ecs.Free) return E.INVAL;
+  if (state === Ecs.Interdomain) {
+    const r = hv.domain(portWord(d, port, 1));
+    const rport = portWord(d, port, 2);
+    if (r) {
+      const release = lockBoth(d, r);
+      try {
+        if (portState(r, rport) === Ecs.Interdomain && portWord(r, rport, 1) === d.domid && portWord(r, rport, 2) === port) {
+          setPort(r, rport, Ecs.Unbound, d.domid);
+        }
+        setPort(d, port, Ecs.Free);
+      } finally {
+        release();
+      }
+      return 0;
+    }
+  }
+  lock(d.ctl, Ctl.Lock);
+  try {
+    if (state === Ecs.Virq) d.ctl[Ctl.VirqPorts + portWord(d, port, 1)] = 0;
+    setPort(d, port, Ecs.Free);
+  } finally {
+    unlock(d.ctl, Ctl.Lock);
+  }
+  return 0;
+}
+
+/** EVTCHNOP_close. */
+export function close(hv: Hypervisor, caller: Domain, arg: number): number {
+  return closePort(hv, caller, caller.u32(arg + PORT.port));
+}
+
+/** EVTCHNOP_status: reports what port `port` of domain `dom` is bound to. */
+export function status(hv: Hypervisor, caller: Domain, arg: number): number {
+  caller.check(arg, ST.size);
+  const d = target(hv, caller, caller.u16(arg + ST.dom));
+  if (typeof d === "number") return d;
+  const port = caller.u32(arg + ST.port);
+  if (port >= NR_EVTCHN_PORTS) return E.INVAL;
+  const state = port === 0 ? Ecs.Reserved : portState(d, port);
+  caller.w32(arg + ST.status, STAT[state]);
+  caller.w32(arg + ST.vcpu, 0);
+  caller.w32(arg + ST["u.interdomain.dom"], 0);
+  caller.w32(arg + ST["u.interdomain.port"], 0);
+  if (state === Ecs.Unbound) caller.w16(arg + ST["u.unbound.dom"], portWord(d, port, 1));
+  else if (state === Ecs.Interdomain) {
+    caller.w16(arg + ST["u.interdomain.dom"], portWord(d, port, 1));
+    caller.w32(arg + ST["u.interdomain.port"], portWord(d, port, 2));
+  } else if (state === Ecs.Virq) caller.w32(arg + ST["u.virq"], portWord(d, port, 1));
+  return 0;
+}
+
+/** EVTCHNOP_unmask: clears the mask bit and re-raises the upcall if the port is pending. */
+export function unmask(hv: Hypervisor, caller: Domain, arg: number): number {
+  const port = caller.u32(arg + PORT.port);
+  if (port >= NR_EVTCHN_PORTS) return E.INVAL;
+  caller.unmask(port);
+  return 0;
+}
+
+/** EVTCHNOP_reset: closes every port of `dom` except the boot console and xenstore ports. */
+export function reset(hv: Hypervisor, caller: Domain, arg: number): number {
+  const d = target(hv, caller, caller.u16(arg + RESET.dom));
+  if (typeof d === "number") return d;
+  const keep = new Set([d.ctl[Ctl.ConsolePort], d.ctl[Ctl.StorePort]]);
+  for (let p = 1; p < NR_EVTCHN_PORTS; p++) if (!keep.has(p) && portState(d, p) !== Ecs.Free) closePort(hv, d, p);
+  return 0;
+}
+
+/** EVTCHNOP_bind_vcpu: only vCPU 0 exists, so binding to it is the only success. */
+export function bindVcpu(hv: Hypervisor, caller: Domain, arg: number): number {
+  caller.check(arg, BVCPU.size);
+  const port = caller.u32(arg + BVCPU.port);
+  if (!validPort(port) || portState(caller, port) === Ecs.Free) return E.INVAL;
+  return caller.u32(arg + BVCPU.vcpu) === 0 ? 0 : E.ENOENT;
+}
+
+/** Closes every port of a domain that is going away (peers' ends become unbound). */
+export function closeAll(hv: Hypervisor, d: Domain): void {
+  for (let p = 1; p < NR_EVTCHN_PORTS; p++) if (portState(d, p) !== Ecs.Free) closePort(hv, d, p);
+}
+
+/** Raises VIRQ `virq` of `d` if it is bound. */
+export function sendVirq(d: Domain, virq: number): void {
+  const port = d.ctl[Ctl.VirqPorts + virq];
+  if (port) d.setPending(port);
+}
+
+const OPS: Record<number, (hv: Hypervisor, d: Domain, arg: number) => number> = {
+  [k("EVTCHNOP_alloc_unbound")]: allocUnbound,
+  [k("EVTCHNOP_bind_interdomain")]: bindInterdomain,
+  [k("EVTCHNOP_bind_virq")]: bindVirq,
+  [k("EVTCHNOP_bind_ipi")]: bindIpi,
+  [k("EVTCHNOP_send")]: send,
+  [k("EVTCHNOP_close")]: close,
+  [k("EVTCHNOP_status")]: status,
+  [k("EVTCHNOP_unmask")]: unmask,
+  [k("EVTCHNOP_reset")]: reset,
+  [k("EVTCHNOP_bind_vcpu")]: bindVcpu,
+};
+
+/** The `event_channel_op(cmd, arg)` import. */
+export function eventChannelOp(hv: Hypervisor, d: Domain, cmd: number, arg: number): number {
+  const op = OPS[cmd];
+  if (!op) return E.NOSYS;
+  return guarded(() => op(hv, d, arg));
+}
+
+export { DOMID_SELF };
+
+/** Connects `a`'s port `pa` and `b`'s port `pb` as an interdomain pair (the domain builder's boot channels). */
+export function connectPorts(a: Domain, pa: number, b: Domain, pb: number): void {
+  setPort(a, pa, Ecs.Interdomain, b.domid, pb);
+  setPort(b, pb, Ecs.Interdomain, a.domid, pa);
+}
+
+/** The lowest free port of `d` (for the domain builder), or -ENOSPC. */
+export function freePort(d: Domain): number {
+  return allocPort(d);
+}

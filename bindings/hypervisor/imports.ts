@@ -1,0 +1,54 @@
+// Binds the hypercall families into the import object a guest module is instantiated with:
+// module `xen` (docs/ABI.md §3) and the `env` imports of the AssemblyScript runtime.
+import { k } from "../abi/layout.js";
+import { Ctl, type Domain } from "./domain.js";
+import { consoleIo } from "./console.js";
+import { eventChannelOp } from "./evtchn.js";
+import { grantCmpxchg32, grantCopyFrom, grantCopyTo, grantLoad32, grantStore32, grantTableOp } from "./gnttab.js";
+import { hvmOp } from "./hvm.js";
+import { DomainExit, type Hypervisor } from "./hypervisor.js";
+import { memoryOp } from "./memory.js";
+import { schedOp } from "./sched.js";
+import { vcpuOp } from "./vcpu.js";
+import { xenVersion } from "./version.js";
+
+/** Reads an AssemblyScript string (UTF-16, byte length at ptr-4) from guest memory, bounded. */
+export function readAsString(d: Domain, ptr: number): string {
+  if (!ptr || ptr < 4 || ptr > d.bytes) return "";
+  const len = Math.min(d.view.getUint32(ptr - 4, true), 4096, d.bytes - ptr) & ~1;
+  let s = "";
+  for (let i = 0; i < len; i += 2) s += String.fromCharCode(d.view.getUint16(ptr + i, true));
+  return s;
+}
+
+/** The import object for guest domain `d` under hypervisor `hv`. */
+export function guestImports(hv: Hypervisor, d: Domain): WebAssembly.Imports {
+  const n = () => Atomics.add(d.ctl, Ctl.Hypercalls, 1);
+  return {
+    env: {
+      memory: d.desc.memory!,
+      abort(msg: number, file: number, line: number, col: number): never {
+        const m = readAsString(d, msg), f = readAsString(d, file);
+        hv.shutdown(d, k("SHUTDOWN_crash"));
+        throw new DomainExit(k("SHUTDOWN_crash"), `abort: ${m || "(no message)"}${f ? ` at ${f}:${line}:${col}` : ""}`);
+      },
+      seed: () => hv.hooks.seed(d),
+    },
+    xen: {
+      event_channel_op: (cmd: number, arg: number) => (n(), eventChannelOp(hv, d, cmd, arg >>> 0)),
+      grant_table_op: (cmd: number, arg: number, count: number) => (n(), grantTableOp(hv, d, cmd, arg >>> 0, count)),
+      sched_op: (cmd: number, arg: number) => (n(), schedOp(hv, d, cmd, arg >>> 0)),
+      memory_op: (cmd: number, arg: number) => (n(), memoryOp(hv, d, cmd, arg >>> 0)),
+      console_io: (cmd: number, count: number, buf: number) => (n(), consoleIo(hv, d, cmd, count, buf >>> 0)),
+      xen_version: (cmd: number, arg: number) => (n(), xenVersion(hv, d, cmd, arg >>> 0)),
+      vcpu_op: (cmd: number, vcpuid: number, arg: number) => (n(), vcpuOp(hv, d, cmd, vcpuid, arg >>> 0)),
+      hvm_op: (cmd: number, arg: number) => (n(), hvmOp(hv, d, cmd, arg >>> 0)),
+      rdtsc: () => hv.now(),
+      grant_copy_from: (h: number, off: number, dst: number, len: number) => grantCopyFrom(hv, d, h, off, dst >>> 0, len),
+      grant_copy_to: (h: number, off: number, src: number, len: number) => grantCopyTo(hv, d, h, off, src >>> 0, len),
+      grant_load32: (h: number, off: number, out: number) => grantLoad32(hv, d, h, off, out >>> 0),
+      grant_store32: (h: number, off: number, v: number) => grantStore32(hv, d, h, off, v),
+      grant_cmpxchg32: (h: number, off: number, e: number, r: number, out: number) => grantCmpxchg32(hv, d, h, off, e, r, out >>> 0),
+    },
+  };
+}

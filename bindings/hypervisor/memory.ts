@@ -1,0 +1,57 @@
+// HYPERVISOR_memory_op: XENMEM_add_to_physmap places shared_info and grant-table frames in the
+// guest's own memory (the HVM/PVH convention of DESIGN §1); the reservation queries.
+import { k, layout } from "../abi/layout.js";
+import { Ctl, Domain, FRAME_CONSOLE, MAX_GRANT_FRAMES } from "./domain.js";
+import { guarded, type Hypervisor } from "./hypervisor.js";
+
+const E = { PERM: -k("XEN_EPERM"), INVAL: -k("XEN_EINVAL"), NOSYS: -k("XEN_ENOSYS"), OPNOTSUPP: -k("XEN_EOPNOTSUPP") };
+const ATP = layout("struct xen_add_to_physmap");
+const DOMID_SELF = k("DOMID_SELF");
+const XENMAPIDX_grant_table_status = k("XENMAPIDX_grant_table_status");
+
+/** XENMEM_add_to_physmap: maps shared_info (idx 0) or grant frame `idx` at frame `gpfn`. */
+export function addToPhysmap(hv: Hypervisor, d: Domain, arg: number): number {
+  d.check(arg, ATP.size);
+  const domid = d.u16(arg + ATP.domid);
+  if (domid !== DOMID_SELF && domid !== d.domid) return E.PERM;
+  const space = d.u32(arg + ATP.space);
+  const idx = d.u64n(arg + ATP.idx);
+  const gpfn = d.u64n(arg + ATP.gpfn);
+  if (gpfn <= FRAME_CONSOLE || gpfn >= d.nrPages) return E.INVAL;
+  if (space === k("XENMAPSPACE_shared_info")) {
+    if (idx !== 0) return E.INVAL;
+    d.mapSharedInfo(gpfn);
+    hv.hooks.trace?.(`physmap ${d.domid} shared_info @${gpfn}`);
+    return 0;
+  }
+  if (space === k("XENMAPSPACE_grant_table")) {
+    if (idx >= XENMAPIDX_grant_table_status) return E.OPNOTSUPP;
+    if (idx >= MAX_GRANT_FRAMES) return E.INVAL;
+    const old = Atomics.load(d.ctl, Ctl.GrantFrames + idx);
+    // Xen's frame moves: its entries come along (the old frame keeps a stale copy).
+    if (old >= 0 && old !== gpfn) d.u8.copyWithin(gpfn * 4096, old * 4096, old * 4096 + 4096);
+    else if (old < 0) d.u8.fill(0, gpfn * 4096, gpfn * 4096 + 4096);
+    Atomics.store(d.ctl, Ctl.GrantFrames + idx, gpfn);
+    hv.hooks.trace?.(`physmap ${d.domid} grant frame ${idx} @${gpfn}`);
+    return 0;
+  }
+  return E.INVAL;
+}
+
+/** The `memory_op(cmd, arg)` import. */
+export function memoryOp(hv: Hypervisor, d: Domain, cmd: number, arg: number): number {
+  return guarded(() => {
+    switch (cmd) {
+      case k("XENMEM_add_to_physmap"): return addToPhysmap(hv, d, arg);
+      case k("XENMEM_current_reservation"):
+      case k("XENMEM_maximum_reservation"): {
+        const domid = d.u16(arg);
+        const t = hv.lookup(d, domid);
+        if (typeof t === "number") return t;
+        if (t !== d && !d.privileged) return E.PERM;
+        return t.nrPages;
+      }
+      default: return E.NOSYS;
+    }
+  });
+}

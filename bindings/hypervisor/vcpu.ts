@@ -1,0 +1,80 @@
+// HYPERVISOR_vcpu_op: the single-shot timer that raises VIRQ_TIMER, and the pvclock time the
+// harness publishes in vcpu_info before every entry into a guest (docs/ABI.md §5).
+import { k, layout } from "../abi/layout.js";
+import { Ctl, Domain } from "./domain.js";
+import { sendVirq } from "./evtchn.js";
+import { guarded, type Hypervisor } from "./hypervisor.js";
+
+const E = { ENOENT: -k("XEN_ENOENT"), NOSYS: -k("XEN_ENOSYS"), ETIME: -k("XEN_ETIME") };
+const SST = layout("struct vcpu_set_singleshot_timer");
+const SI = layout("struct shared_info");
+const VI = layout("struct vcpu_info");
+const VTI = layout("struct vcpu_time_info");
+const TIME = SI.vcpu_info + VI.time;
+/** pvclock scale: ns = (tsc delta << 1) * 0x80000000 >> 32, i.e. the TSC counts ns. */
+export const TSC_MUL = 0x80000000, TSC_SHIFT = 1;
+
+/** The `vcpu_op(cmd, vcpuid, arg)` import. */
+export function vcpuOp(hv: Hypervisor, d: Domain, cmd: number, vcpuid: number, arg: number): number {
+  return guarded(() => {
+    if (vcpuid !== 0) return E.ENOENT;
+    switch (cmd) {
+      case k("VCPUOP_set_singleshot_timer"): {
+        d.check(arg, SST.size);
+        const deadline = d.u64(arg + SST.timeout_abs_ns);
+        const flags = d.u32(arg + SST.flags);
+        if ((flags & k("VCPU_SSHOTTMR_future")) && deadline < hv.now()) return E.ETIME;
+        Atomics.store(d.timer, 0, BigInt.asIntN(64, deadline));
+        Atomics.store(d.ctl, Ctl.TimerArmed, 1);
+        hv.hooks.timerChanged(d);
+        return 0;
+      }
+      case k("VCPUOP_stop_singleshot_timer"):
+        Atomics.store(d.ctl, Ctl.TimerArmed, 0);
+        hv.hooks.timerChanged(d);
+        return 0;
+      default: return E.NOSYS;
+    }
+  });
+}
+
+/** The armed timer's deadline of `d`, or null. */
+export function timerDeadline(d: Domain): bigint | null {
+  return Atomics.load(d.ctl, Ctl.TimerArmed) ? Atomics.load(d.timer, 0) : null;
+}
+
+/** Fires `d`'s timer if it is due at `now`: disarms it and raises VIRQ_TIMER. */
+export function fireTimerIfDue(d: Domain, now: bigint): boolean {
+  const t = timerDeadline(d);
+  if (t === null || t > now) return false;
+  if (Atomics.compareExchange(d.ctl, Ctl.TimerArmed, 1, 0) !== 1) return false;
+  sendVirq(d, k("VIRQ_TIMER"));
+  return true;
+}
+
+/** Publishes system time `now` in `d`'s vcpu_info (pvclock version protocol). */
+export function publishTime(d: Domain, now: bigint): void {
+  const si = d.sharedInfo();
+  if (si < 0) return;
+  const t = si + TIME;
+  const v = d.view.getUint32(t + VTI.version, true);
+  d.view.setUint32(t + VTI.version, (v + 1) | 1, true);
+  d.view.setBigUint64(t + VTI.tsc_timestamp, now, true);
+  d.view.setBigUint64(t + VTI.system_time, now, true);
+  d.view.setUint32(t + VTI.tsc_to_system_mul, TSC_MUL, true);
+  d.view.setInt8(t + VTI.tsc_shift, TSC_SHIFT);
+  d.view.setUint8(t + VTI.flags, k("XEN_PVCLOCK_TSC_STABLE_BIT"));
+  d.view.setUint32(t + VTI.version, ((v + 1) | 1) + 1, true);
+}
+
+/** Writes the wall clock at system time 0 into `d`'s shared_info. */
+export function publishWallclock(d: Domain, epochNs: bigint): void {
+  const si = d.sharedInfo();
+  if (si < 0) return;
+  const v = d.view.getUint32(si + SI.wc_version, true);
+  d.view.setUint32(si + SI.wc_version, (v + 1) | 1, true);
+  d.view.setUint32(si + SI.wc_sec, Number(epochNs / 1_000_000_000n) >>> 0, true);
+  d.view.setUint32(si + SI.wc_nsec, Number(epochNs % 1_000_000_000n), true);
+  d.view.setUint32(si + SI.wc_sec_hi, Number(epochNs / 1_000_000_000n / 0x1_0000_0000n), true);
+  d.view.setUint32(si + SI.wc_version, ((v + 1) | 1) + 1, true);
+}

@@ -1,0 +1,117 @@
+// What both runners share: entering a guest with crash containment, tearing a domain down,
+// console line assembly, the seeded random source and the result of a run.
+import { k } from "../abi/layout.js";
+import { Ctl, DomState, type Domain } from "../hypervisor/domain.js";
+import { closeAll } from "../hypervisor/evtchn.js";
+import { unmapAll } from "../hypervisor/gnttab.js";
+import { DomainExit, type Hypervisor } from "../hypervisor/hypervisor.js";
+import { SHUTDOWN_NAMES } from "../hypervisor/sched.js";
+import { publishTime } from "../hypervisor/vcpu.js";
+
+/** One guest to run: its compiled module and domain settings. */
+export interface GuestSpec { module: WebAssembly.Module; name: string; cmdline: string; memMiB: number }
+
+/** Options of a run. */
+export interface RunOptions {
+  guests: GuestSpec[];
+  seed: number;
+  /** Receives each console line, already prefixed (`[name] text`). */
+  output(line: string): void;
+  /** Receives harness messages (crashes, deadlock reports). */
+  log(line: string): void;
+  /** Deterministic runner: stop when virtual time passes this (ns); default 1 hour. */
+  maxVirtualNs?: bigint;
+}
+
+/** How one domain ended. */
+export interface DomainResult { domid: number; name: string; reason: string; message?: string; violations: number; hypercalls: number; events: number }
+
+/** The outcome of a run: per-domain results, the exit status, and (deterministic) the trace. */
+export interface RunResult { domains: DomainResult[]; exitCode: number; trace: string[]; error?: string }
+
+/** Turns shutdown reasons into the CLI's exit status: 0 when every guest powered off. */
+export function exitCodeOf(results: DomainResult[], error?: string): number {
+  if (error) return 4;
+  if (results.some((r) => r.reason === "crash")) return 1;
+  return results.every((r) => r.reason === "poweroff") ? 0 : 3;
+}
+
+/** A 32-bit seeded generator (mulberry32): same seed, same sequence. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Assembles console bytes into lines per domain and hands them on with the domain's name. */
+export class ConsoleLines {
+  private readonly partial = new Map<number, string>();
+  private readonly decoder = new Map<number, TextDecoder>();
+  constructor(private readonly emit: (line: string) => void) {}
+
+  /** Adds bytes written by `d`. */
+  write(domid: number, name: string, bytes: Uint8Array): void {
+    let dec = this.decoder.get(domid);
+    if (!dec) this.decoder.set(domid, (dec = new TextDecoder()));
+    const text = (this.partial.get(domid) ?? "") + dec.decode(bytes, { stream: true });
+    const lines = text.split("\n");
+    this.partial.set(domid, lines.pop()!);
+    for (const l of lines) this.emit(`[${name}] ${l.replace(/\r$/, "")}`);
+  }
+
+  /** Emits a domain's unfinished last line. */
+  flush(domid: number, name: string): void {
+    const rest = this.partial.get(domid);
+    if (rest) this.emit(`[${name}] ${rest}`);
+    this.partial.delete(domid);
+  }
+}
+
+/** What happened when the harness called into a guest. */
+export type Entry = { kind: "ok" } | { kind: "exit"; reason: number; message: string };
+
+/**
+ * Calls `fn` (a guest export) for `d` after publishing the time. A trap or abort crashes the
+ * domain; SCHEDOP_shutdown ends it. Errors of the harness itself propagate.
+ */
+export function enter(hv: Hypervisor, d: Domain, fn: () => void): Entry {
+  publishTime(d, hv.now());
+  try {
+    fn();
+    return { kind: "ok" };
+  } catch (e) {
+    if (e instanceof DomainExit) return { kind: "exit", reason: e.reason, message: e.message };
+    if (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) {
+      hv.shutdown(d, k("SHUTDOWN_crash"));
+      return { kind: "exit", reason: k("SHUTDOWN_crash"), message: `trap: ${e.message}` };
+    }
+    throw e;
+  }
+}
+
+/** Releases what a dead domain holds: its ports (peers' ends become unbound) and its mappings. */
+export function teardown(hv: Hypervisor, d: Domain): void {
+  if (Atomics.load(d.ctl, Ctl.State) !== DomState.Shutdown) hv.shutdown(d, k("SHUTDOWN_crash"));
+  unmapAll(hv, d);
+  closeAll(hv, d);
+}
+
+/** The result record of a finished domain. */
+export function resultOf(d: Domain, message?: string): DomainResult {
+  return {
+    domid: d.domid, name: d.name, reason: SHUTDOWN_NAMES[d.ctl[Ctl.Reason]] ?? `reason ${d.ctl[Ctl.Reason]}`, message,
+    violations: d.ctl[Ctl.Violations], hypercalls: d.ctl[Ctl.Hypercalls], events: d.ctl[Ctl.Events],
+  };
+}
+
+/** Names guests after their files, adding the domid where two share a name. */
+export function domainNames(names: string[]): string[] {
+  const count = new Map<string, number>();
+  names.forEach((n) => count.set(n, (count.get(n) ?? 0) + 1));
+  return names.map((n, i) => (count.get(n)! > 1 ? `${n}.${i + 1}` : n));
+}

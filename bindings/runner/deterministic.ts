@@ -1,0 +1,117 @@
+// The deterministic runner (DESIGN §3): every domain on this one thread, virtual time, and a
+// seeded choice of which runnable domain goes next — same seed and binaries, same run.
+import { k } from "../abi/layout.js";
+import { Ctl, DomState, type Domain } from "../hypervisor/domain.js";
+import { drainConsoleRing } from "../hypervisor/console.js";
+import { Hypervisor, type RunnerHooks } from "../hypervisor/hypervisor.js";
+import { guestImports } from "../hypervisor/imports.js";
+import { fireTimerIfDue, publishWallclock, timerDeadline } from "../hypervisor/vcpu.js";
+import { createGuest, createHostDom0 } from "../toolstack/builder.js";
+import { ConsoleLines, enter, exitCodeOf, resultOf, rng, teardown, type DomainResult, type RunOptions, type RunResult } from "./common.js";
+
+/** Virtual time one entry into a guest costs, so that time moves while domains run. */
+export const QUANTUM_NS = 1_000n;
+const DEFAULT_MAX_NS = 3_600_000_000_000n;
+
+interface Guest { dom: Domain; start: () => void; upcall: () => void; started: boolean; done: boolean; message?: string }
+
+/** Raised when every live domain waits with nothing pending and no timer armed. */
+class Deadlock extends Error {}
+
+/** Runs `opts.guests` to completion on this thread and returns the result. */
+export function runDeterministic(opts: RunOptions): RunResult {
+  let now = 0n;
+  const trace: string[] = [];
+  const random = rng(opts.seed);
+  const lines = new ConsoleLines(opts.output);
+  const onStack = new Set<Domain>();
+  const maxNs = opts.maxVirtualNs ?? DEFAULT_MAX_NS;
+  const hooks: RunnerHooks = {
+    now: () => now,
+    poll: (dom, ready, deadline) => {
+      onStack.add(dom);
+      try {
+        while (!ready() && dom.state !== DomState.Shutdown) {
+          if (deadline !== null && now >= deadline) return;
+          if (!step(deadline)) return;
+        }
+      } finally {
+        onStack.delete(dom);
+      }
+    },
+    timerChanged: () => {},
+    console: (dom, bytes) => lines.write(dom.domid, dom.name, bytes),
+    seed: (dom) => opts.seed * 1000 + dom.domid,
+    trace: (line) => trace.push(`${now} ${line}`),
+  };
+  const hv = new Hypervisor(hooks);
+  const dom0 = createHostDom0(hv);
+  const guests: Guest[] = opts.guests.map((spec, i) => {
+    const dom = createGuest(hv, dom0, { domid: i + 1, name: spec.name, memMiB: spec.memMiB, cmdline: spec.cmdline });
+    const inst = new WebAssembly.Instance(spec.module, guestImports(hv, dom));
+    const ex = inst.exports as { xen_start: (a: number) => void; xen_upcall: () => void };
+    return { dom, start: () => ex.xen_start(4096), upcall: () => ex.xen_upcall(), started: false, done: false };
+  });
+
+  const finish = (g: Guest, message?: string) => {
+    g.done = true;
+    g.message = message;
+    drainConsoleRing(hv, g.dom);
+    lines.flush(g.dom.domid, g.dom.name);
+    teardown(hv, g.dom);
+    trace.push(`${now} exit ${g.dom.domid} ${resultOf(g.dom).reason}`);
+    if (g.dom.ctl[Ctl.Reason] === k("SHUTDOWN_crash")) opts.log(`domain ${g.dom.name} (${g.dom.domid}) crashed: ${message}`);
+  };
+
+  /** Runs one scheduling step; false when nothing can run before `until` (or ever). */
+  function step(until: bigint | null): boolean {
+    const runnable = guests.filter((g) => !g.done && !onStack.has(g.dom) && (!g.started || g.dom.upcallDue()));
+    if (runnable.length === 0) {
+      const deadlines = guests.filter((g) => !g.done).map((g) => timerDeadline(g.dom)).filter((t): t is bigint => t !== null);
+      const next = deadlines.length ? deadlines.reduce((a, b) => (a < b ? a : b)) : null;
+      if (next === null || (until !== null && next > until)) {
+        if (until !== null) { now = now > until ? now : until; return false; }
+        if (onStack.size) return false;
+        throw new Deadlock(`every domain is idle with no event pending and no timer armed: ${guests.filter((g) => !g.done).map((g) => g.dom.name).join(", ")}`);
+      }
+      if (next > maxNs) throw new Deadlock(`virtual time limit reached (${maxNs} ns)`);
+      if (next > now) now = next;
+      for (const g of guests) if (!g.done && fireTimerIfDue(g.dom, now)) trace.push(`${now} timer ${g.dom.domid}`);
+      return true;
+    }
+    const g = runnable[Math.floor(random() * runnable.length)];
+    now += QUANTUM_NS;
+    for (const o of guests) if (!o.done) fireTimerIfDue(o.dom, now);
+    const first = !g.started;
+    g.started = true;
+    if (first) {
+      Atomics.store(g.dom.ctl, Ctl.State, DomState.Running);
+      publishWallclock(g.dom, 0n);
+    }
+    trace.push(`${now} ${first ? "start" : "upcall"} ${g.dom.domid}`);
+    onStack.add(g.dom);
+    let r;
+    try {
+      r = enter(hv, g.dom, first ? g.start : g.upcall);
+    } finally {
+      onStack.delete(g.dom);
+    }
+    drainConsoleRing(hv, g.dom);
+    if (r.kind === "exit" || g.dom.state === DomState.Shutdown) finish(g, r.kind === "exit" ? r.message : "shut down");
+    // Remote shutdowns (privileged domains) end other guests too.
+    for (const o of guests) if (!o.done && o.dom.state === DomState.Shutdown && !onStack.has(o.dom)) finish(o, "shut down by another domain");
+    return true;
+  }
+
+  let error: string | undefined;
+  try {
+    while (guests.some((g) => !g.done)) step(null);
+  } catch (e) {
+    if (!(e instanceof Deadlock)) throw e;
+    error = e.message;
+    opts.log(`run stopped: ${e.message}`);
+    for (const g of guests) if (!g.done) { drainConsoleRing(hv, g.dom); lines.flush(g.dom.domid, g.dom.name); }
+  }
+  const domains: DomainResult[] = guests.map((g) => (g.done ? resultOf(g.dom, g.message) : { ...resultOf(g.dom), reason: "running" }));
+  return { domains, exitCode: exitCodeOf(domains, error), trace, error };
+}

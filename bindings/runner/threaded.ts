@@ -1,0 +1,78 @@
+// The threaded runner (DESIGN §3): one worker thread per guest domain on shared memory; the
+// main thread builds the domains, plays the console daemon and collects the results.
+import { Worker } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import { k } from "../abi/layout.js";
+import { Ctl, type Domain } from "../hypervisor/domain.js";
+import { drainConsoleRing } from "../hypervisor/console.js";
+import { Hypervisor, type RunnerHooks } from "../hypervisor/hypervisor.js";
+import { createGuest, createHostDom0 } from "../toolstack/builder.js";
+import { ConsoleLines, exitCodeOf, resultOf, type DomainResult, type RunOptions, type RunResult } from "./common.js";
+import type { WorkerData, WorkerMessage } from "./worker.js";
+
+/** How often the console daemon drains rings when no console event woke it (ms). */
+export const CONSOLE_POLL_MS = 20;
+
+/** Runs `opts.guests`, one worker thread each, until every one has shut down. */
+export async function runThreaded(opts: RunOptions): Promise<RunResult> {
+  const epochNs = process.hrtime.bigint();
+  const wallNs = BigInt(Date.now()) * 1_000_000n;
+  const lines = new ConsoleLines(opts.output);
+  const hooks: RunnerHooks = {
+    now: () => process.hrtime.bigint() - epochNs,
+    poll: () => { throw new Error("the main thread does not poll"); },
+    timerChanged: () => {},
+    console: (dom, bytes) => lines.write(dom.domid, dom.name, bytes),
+    seed: () => opts.seed,
+  };
+  const hv = new Hypervisor(hooks);
+  const dom0 = createHostDom0(hv);
+  const doms: Domain[] = opts.guests.map((spec, i) => createGuest(hv, dom0, { domid: i + 1, name: spec.name, memMiB: spec.memMiB, cmdline: spec.cmdline }));
+  const descriptors = hv.domains().map((d) => d.desc);
+  const results = new Map<number, DomainResult>();
+  let error: string | undefined;
+
+  const drainAll = () => doms.forEach((d) => drainConsoleRing(hv, d));
+  const timer = setInterval(drainAll, CONSOLE_POLL_MS);
+  // Console notifications reach host dom0: wake up the daemon for them too.
+  let stopped = false;
+  (async () => {
+    while (!stopped) {
+      const w = Atomics.load(dom0.ctl, Ctl.Wake);
+      const r = Atomics.waitAsync(dom0.ctl, Ctl.Wake, w, 200);
+      if (r.async) await r.value;
+      drainAll();
+    }
+  })();
+
+  const workerUrl = new URL("./worker.js", import.meta.url);
+  await Promise.all(doms.map((d, i) => new Promise<void>((resolve) => {
+    const wd: WorkerData = { domid: d.domid, module: opts.guests[i].module, domains: descriptors, epochNs, wallNs, seed: opts.seed };
+    const w = new Worker(fileURLToPath(workerUrl), { workerData: wd });
+    let reported = false;
+    w.on("message", (m: WorkerMessage) => {
+      if (m.type === "console") { lines.write(m.domid, d.name, m.bytes); return; }
+      drainConsoleRing(hv, d);
+      lines.flush(d.domid, d.name);
+      reported = true;
+      if (m.type === "error") {
+        error = `harness error in domain ${d.name}: ${m.message}`;
+        opts.log(error);
+        results.set(d.domid, { ...resultOf(d, m.message), reason: "crash" });
+        return;
+      }
+      results.set(d.domid, resultOf(d, m.message));
+      if (d.ctl[Ctl.Reason] === k("SHUTDOWN_crash")) opts.log(`domain ${d.name} (${d.domid}) crashed: ${m.message}`);
+    });
+    w.on("error", (e) => { error = `worker of ${d.name} failed: ${e.message}`; opts.log(error); });
+    w.on("exit", () => {
+      if (!reported && !results.has(d.domid)) results.set(d.domid, { ...resultOf(d, "worker exited"), reason: "crash" });
+      resolve();
+    });
+  })));
+  stopped = true;
+  clearInterval(timer);
+  drainAll();
+  const domains = doms.map((d) => results.get(d.domid)!);
+  return { domains, exitCode: exitCodeOf(domains, error), trace: [], error };
+}

@@ -1,0 +1,63 @@
+// One vCPU of the threaded runner: runs one guest domain on its own thread. Hypercalls act on
+// the shared state directly; an idle domain sleeps in Atomics.wait on its wake word.
+import { parentPort, workerData } from "node:worker_threads";
+import { Ctl, DomState, setThreadCanBlock, type DomainDescriptor } from "../hypervisor/domain.js";
+import { Hypervisor, type RunnerHooks } from "../hypervisor/hypervisor.js";
+import { guestImports } from "../hypervisor/imports.js";
+import { fireTimerIfDue, publishWallclock, timerDeadline } from "../hypervisor/vcpu.js";
+import { enter, teardown } from "./common.js";
+
+/** What the main thread hands a worker. */
+export interface WorkerData { domid: number; module: WebAssembly.Module; domains: DomainDescriptor[]; epochNs: bigint; wallNs: bigint; seed: number }
+
+/** Messages a worker posts to the main thread. */
+export type WorkerMessage =
+  | { type: "console"; domid: number; bytes: Uint8Array }
+  | { type: "exit"; domid: number; message?: string }
+  | { type: "error"; domid: number; message: string };
+
+const data = workerData as WorkerData;
+const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+setThreadCanBlock(true);
+
+const now = () => process.hrtime.bigint() - data.epochNs;
+const hooks: RunnerHooks = {
+  now,
+  poll: (dom, ready, deadline) => {
+    while (!ready() && dom.state !== DomState.Shutdown) {
+      const w = Atomics.load(dom.ctl, Ctl.Wake);
+      if (ready()) return;
+      const t = now();
+      if (deadline !== null && t >= deadline) return;
+      Atomics.wait(dom.ctl, Ctl.Wake, w, deadline === null ? 1000 : Math.max(0, Number(deadline - t) / 1e6));
+    }
+  },
+  timerChanged: () => {},
+  console: (dom, bytes) => post({ type: "console", domid: dom.domid, bytes }),
+  seed: (dom) => data.seed * 1000 + dom.domid,
+};
+
+const hv = new Hypervisor(hooks);
+for (const desc of data.domains) hv.attach(desc);
+const d = hv.domain(data.domid)!;
+try {
+  const inst = new WebAssembly.Instance(data.module, guestImports(hv, d));
+  const ex = inst.exports as { xen_start: (a: number) => void; xen_upcall: () => void };
+  Atomics.store(d.ctl, Ctl.State, DomState.Running);
+  let r = enter(hv, d, () => ex.xen_start(4096));
+  publishWallclock(d, data.wallNs);
+  while (r.kind === "ok" && d.state !== DomState.Shutdown) {
+    fireTimerIfDue(d, now());
+    if (d.upcallDue()) { r = enter(hv, d, () => ex.xen_upcall()); continue; }
+    const w = Atomics.load(d.ctl, Ctl.Wake);
+    if (d.upcallDue() || (d.state as DomState) === DomState.Shutdown) continue;
+    const deadline = timerDeadline(d);
+    const wait = deadline === null ? 1000 : Math.max(0, Number(deadline - now()) / 1e6);
+    if (wait > 0) Atomics.wait(d.ctl, Ctl.Wake, w, wait);
+  }
+  teardown(hv, d);
+  post({ type: "exit", domid: d.domid, message: r.kind === "exit" ? r.message : "shut down by another domain" });
+} catch (e) {
+  teardown(hv, d);
+  post({ type: "error", domid: d.domid, message: (e as Error).stack ?? String(e) });
+}

@@ -76,7 +76,8 @@ export async function run(argv: string[]): Promise<number> {
   if (a.stats) {
     for (const d of result.domains) process.stderr.write(`xenwasm: ${d.name} (${d.domid}): ${d.reason}, ${d.hypercalls} hypercalls, ${d.events} events, ${d.violations} refused grant accesses\n`);
   }
-  const bad = result.domains.filter((d) => d.reason !== "poweroff");
-  if (bad.length && !result.error) process.stderr.write(`xenwasm: ${bad.map((d) => `${d.name} (${d.domid}): ${d.reason}${d.message && d.reason !== "crash" ? ` (${d.message})` : ""}`).join("; ")}\n`);
+  // Crashes were reported as they happened; name the other ways a guest did not power off.
+  const bad = result.domains.filter((d) => d.reason !== "poweroff" && d.reason !== "crash");
+  if (bad.length && !result.error) process.stderr.write(`xenwasm: ${bad.map((d) => `${d.name} (${d.domid}): ${d.reason}${d.message ? ` (${d.message})` : ""}`).join("; ")}\n`);
   return result.exitCode;
 }

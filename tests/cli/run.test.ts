@@ -1,0 +1,79 @@
+// `xenwasm run` as a user runs it, under both runners: consoles, exit status, crash
+// containment, hostile input, determinism, and one-line errors for wrong arguments.
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT } from "../helpers/env.js";
+
+function xenwasm(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/xenwasm.js"), ...args], { encoding: "utf8", cwd: ROOT, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const guest = (name: string) => `build/tests/${name}.wasm`;
+
+describe.each(["deterministic", "threads"])("xenwasm run --runner %s", (runner) => {
+  it("boots a hand-written WAT guest: console, timer, poweroff, exit 0", () => {
+    const r = xenwasm("run", "--runner", runner, guest("timer"));
+    expect(r.stdout).toBe("[timer] hello from a WAT guest\n[timer] timer fired: powering off\n");
+    expect(r.status).toBe(0);
+  });
+
+  it("contains a crashing guest: reported by name, the others finish, exit 1", () => {
+    const r = xenwasm("run", "--runner", runner, guest("crash"), guest("timer"), guest("hostile"));
+    expect(r.stderr).toMatch(/xenwasm: domain crash \(1\) crashed: trap: memory access out of bounds/);
+    expect(r.stdout).toContain("[crash] about to crash\n");
+    expect(r.stdout).toContain("[timer] timer fired: powering off\n");
+    expect(r.stdout).toContain("[hostile] hostile guest: every misuse refused\n");
+    expect(r.status).toBe(1);
+  });
+
+  it("answers a hostile guest's misuse with Xen's codes and keeps running", () => {
+    const r = xenwasm("run", "--runner", runner, "--stats", guest("hostile"));
+    expect(r.stdout).toBe("[hostile] hostile guest: every misuse refused\n");
+    expect(r.stderr).toMatch(/hostile \(1\): poweroff, \d+ hypercalls, \d+ events, 1 refused grant accesses/);
+    expect(r.status).toBe(0);
+  });
+});
+
+describe("deterministic runner", () => {
+  it("repeats a run exactly for the same seed (output and event trace)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "xenwasm-det-"));
+    try {
+      const runs = [1, 2].map((i) => {
+        const trace = join(dir, `t${i}`);
+        const r = xenwasm("run", "--seed", "42", "--trace", trace, guest("timer"), guest("hostile"), guest("timer"));
+        return { ...r, trace: readFileSync(trace, "utf8") };
+      });
+      console.log(`determinism: seed 42, ${runs[0].trace.split("\n").length} trace lines`);
+      expect(runs[0].status).toBe(0);
+      expect(runs[1].stdout).toBe(runs[0].stdout);
+      expect(runs[1].trace).toBe(runs[0].trace);
+      expect(runs[0].trace).toMatch(/timer 1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("xenwasm run: wrong arguments get one line and status 2", () => {
+  const cases: Array<[string[], RegExp]> = [
+    [[], /^xenwasm: run: no guest given/],
+    [["--frob", guest("timer")], /^xenwasm: run: unknown option '--frob'$/],
+    [["--runner", "fast", guest("timer")], /^xenwasm: run: --runner must be 'deterministic' or 'threads', not 'fast'$/],
+    [["--mem", "0", guest("timer")], /^xenwasm: run: --mem must be a whole number from 2 to 4096, not '0'$/],
+    [["--seed", "x", guest("timer")], /^xenwasm: run: --seed must be a whole number/],
+    [["--cmdline"], /^xenwasm: run: --cmdline needs a value$/],
+    [["no/such.wasm"], /^xenwasm: run: no\/such\.wasm: cannot read guest: ENOENT$/],
+    [["README.md"], /^xenwasm: run: README\.md: not a valid WebAssembly module$/],
+    [["build/abi/manifest.wasm"], /^xenwasm: run: build\/abi\/manifest\.wasm: not a xenwasm guest: no exported function xen_start/],
+  ];
+  it.each(cases)("xenwasm run %j", (args, message) => {
+    const r = xenwasm("run", ...args);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(message);
+    expect(r.status).toBe(2);
+  });
+});

@@ -6,7 +6,7 @@ import { guarded, type Hypervisor } from "./hypervisor.js";
 
 const E = { PERM: -k("XEN_EPERM"), INVAL: -k("XEN_EINVAL"), NOSYS: -k("XEN_ENOSYS") };
 const CONS = layout("struct xencons_interface");
-const OUT_SIZE = CONS.out_cons - CONS.out;
+const OUT_SIZE = CONS.in_cons - CONS.out; // out[2048] ends where the indices begin
 /** Most bytes one console_io write may carry (Xen copies in chunks; we bound the call). */
 export const MAX_CONSOLE_WRITE = 1 << 16;
 

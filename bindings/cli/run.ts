@@ -12,11 +12,12 @@ import { MAX_MEM_MIB, MIN_MEM_MIB } from "../toolstack/builder.js";
 export class UsageError extends Error {}
 
 /** Usage text of `xenwasm run`. */
-export const RUN_USAGE = `xenwasm run [--runner deterministic|threads] [--seed N] [--mem MIB] [--stats] [--trace FILE]
+export const RUN_USAGE = `xenwasm run [--runner deterministic|threads] [--spin] [--seed N] [--mem MIB] [--stats] [--trace FILE]
             [--cmdline STR] GUEST.wasm [[--cmdline STR] GUEST.wasm ...]
-  boots each GUEST.wasm as domains 1..N; --cmdline applies to the guests after it`;
+  boots each GUEST.wasm as domains 1..N; --cmdline applies to the guests after it;
+  --spin (threads) keeps idle domains polling instead of sleeping`;
 
-interface RunArgs { runner: "deterministic" | "threads"; seed: number; memMiB: number; stats: boolean; trace?: string; guests: Array<{ path: string; cmdline: string }> }
+interface RunArgs { runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; guests: Array<{ path: string; cmdline: string }> }
 
 function intArg(opt: string, v: string | undefined, min: number, max: number): number {
   if (v === undefined) throw new UsageError(`run: ${opt} needs a value`);
@@ -26,7 +27,7 @@ function intArg(opt: string, v: string | undefined, min: number, max: number): n
 
 /** Parses the arguments of `xenwasm run`; throws UsageError with one line. */
 export function parseRunArgs(argv: string[]): RunArgs {
-  const a: RunArgs = { runner: "deterministic", seed: 1, memMiB: 32, stats: false, guests: [] };
+  const a: RunArgs = { runner: "deterministic", spin: false, seed: 1, memMiB: 32, stats: false, guests: [] };
   let cmdline = "";
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -42,6 +43,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case "--mem": a.memMiB = intArg(arg, argv[++i], MIN_MEM_MIB, MAX_MEM_MIB); break;
       case "--cmdline": cmdline = value(); break;
       case "--stats": a.stats = true; break;
+      case "--spin": a.spin = true; break;
       case "--trace": a.trace = value(); break;
       default:
         if (arg.startsWith("-")) throw new UsageError(`run: unknown option '${arg}'`);
@@ -49,6 +51,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     }
   }
   if (a.guests.length === 0) throw new UsageError("run: no guest given (usage: xenwasm run [options] GUEST.wasm ...)");
+  if (a.spin && a.runner !== "threads") throw new UsageError("run: --spin needs --runner threads");
   return a;
 }
 
@@ -66,7 +69,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const opts = {
-    guests: specs, seed: a.seed,
+    guests: specs, seed: a.seed, spin: a.spin,
     output: (line: string) => process.stdout.write(line + "\n"),
     log: (line: string) => process.stderr.write(`xenwasm: ${line}\n`),
   };

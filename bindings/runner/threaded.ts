@@ -47,7 +47,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
 
   const workerUrl = new URL("./worker.js", import.meta.url);
   await Promise.all(doms.map((d, i) => new Promise<void>((resolve) => {
-    const wd: WorkerData = { domid: d.domid, module: opts.guests[i].module, domains: descriptors, epochNs, wallNs, seed: opts.seed };
+    const wd: WorkerData = { domid: d.domid, module: opts.guests[i].module, domains: descriptors, epochNs, wallNs, seed: opts.seed, spin: opts.spin ?? false };
     const w = new Worker(fileURLToPath(workerUrl), { workerData: wd });
     let reported = false;
     w.on("message", (m: WorkerMessage) => {

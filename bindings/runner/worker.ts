@@ -8,7 +8,7 @@ import { fireTimerIfDue, publishWallclock, timerDeadline } from "../hypervisor/v
 import { enter, teardown } from "./common.js";
 
 /** What the main thread hands a worker. */
-export interface WorkerData { domid: number; module: WebAssembly.Module; domains: DomainDescriptor[]; epochNs: bigint; wallNs: bigint; seed: number }
+export interface WorkerData { domid: number; module: WebAssembly.Module; domains: DomainDescriptor[]; epochNs: bigint; wallNs: bigint; seed: number; spin: boolean }
 
 /** Messages a worker posts to the main thread. */
 export type WorkerMessage =
@@ -29,6 +29,7 @@ const hooks: RunnerHooks = {
       if (ready()) return;
       const t = now();
       if (deadline !== null && t >= deadline) return;
+      if (data.spin) continue;
       Atomics.wait(dom.ctl, Ctl.Wake, w, deadline === null ? 1000 : Math.max(0, Number(deadline - t) / 1e6));
     }
   },
@@ -51,6 +52,7 @@ try {
     if (d.upcallDue()) { r = enter(hv, d, () => ex.xen_upcall()); continue; }
     const w = Atomics.load(d.ctl, Ctl.Wake);
     if (d.upcallDue() || (d.state as DomState) === DomState.Shutdown) continue;
+    if (data.spin) continue; // polling mode: never sleep (benchmarks)
     const deadline = timerDeadline(d);
     const wait = deadline === null ? 1000 : Math.max(0, Number(deadline - now()) / 1e6);
     if (wait > 0) Atomics.wait(d.ctl, Ctl.Wake, w, wait);

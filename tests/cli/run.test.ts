@@ -37,6 +37,14 @@ describe.each(["deterministic", "threads"])("xenwasm run --runner %s", (runner) 
   });
 });
 
+describe("threaded runner polling mode", () => {
+  it("runs the same guest with spinning vCPUs", () => {
+    const r = xenwasm("run", "--runner", "threads", "--spin", guest("timer"));
+    expect(r.stdout).toBe("[timer] hello from a WAT guest\n[timer] timer fired: powering off\n");
+    expect(r.status).toBe(0);
+  });
+});
+
 describe("deterministic runner", () => {
   it("repeats a run exactly for the same seed (output and event trace)", () => {
     const dir = mkdtempSync(join(tmpdir(), "xenwasm-det-"));
@@ -65,6 +73,7 @@ describe("xenwasm run: wrong arguments get one line and status 2", () => {
     [["--mem", "0", guest("timer")], /^xenwasm: run: --mem must be a whole number from 2 to 4096, not '0'$/],
     [["--seed", "x", guest("timer")], /^xenwasm: run: --seed must be a whole number/],
     [["--cmdline"], /^xenwasm: run: --cmdline needs a value$/],
+    [["--spin", guest("timer")], /^xenwasm: run: --spin needs --runner threads$/],
     [["no/such.wasm"], /^xenwasm: run: no\/such\.wasm: cannot read guest: ENOENT$/],
     [["README.md"], /^xenwasm: run: README\.md: not a valid WebAssembly module$/],
     [["build/abi/manifest.wasm"], /^xenwasm: run: build\/abi\/manifest\.wasm: not a xenwasm guest: no exported function xen_start/],

@@ -283,6 +283,14 @@ export function unlock(words: Int32Array, index: number): void {
   Atomics.notify(words, index, 1);
 }
 
+/** Takes the locks of one or two domains in domid order (no deadlock); returns the release. */
+export function lockPair(a: Domain, b: Domain): () => void {
+  const [x, y] = a.domid <= b.domid ? [a, b] : [b, a];
+  lock(x.ctl, Ctl.Lock);
+  if (y !== x) lock(y.ctl, Ctl.Lock);
+  return () => { if (y !== x) unlock(y.ctl, Ctl.Lock); unlock(x.ctl, Ctl.Lock); };
+}
+
 // The main thread of Node.js may not Atomics.wait; workers may.
 let canBlock = false;
 /** Declares whether this thread may block in Atomics.wait (true in runner workers). */

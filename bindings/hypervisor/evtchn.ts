@@ -2,7 +2,7 @@
 // Port tables live in each domain's shared buffer; a domain's lock guards its table, and an
 // operation on two domains takes both locks in domid order.
 import { k, layout } from "../abi/layout.js";
-import { Ctl, Domain, Ecs, NR_EVTCHN_PORTS, PORT_WORDS, lock, unlock } from "./domain.js";
+import { Ctl, Domain, Ecs, NR_EVTCHN_PORTS, PORT_WORDS, lock, lockPair, unlock } from "./domain.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
 
 const E = { PERM: -k("XEN_EPERM"), ENOENT: -k("XEN_ENOENT"), ESRCH: -k("XEN_ESRCH"), INVAL: -k("XEN_EINVAL"), NOSPC: -k("XEN_ENOSPC"), EXIST: -k("XEN_EEXIST"), NOSYS: -k("XEN_ENOSYS") };
@@ -33,12 +33,23 @@ function setPort(d: Domain, port: number, state: Ecs, a = 0, b = 0): void {
 
 function validPort(port: number): boolean { return port > 0 && port < NR_EVTCHN_PORTS; }
 
-/** Takes the locks of one or two domains in domid order. */
-function lockBoth(a: Domain, b: Domain): () => void {
-  const [x, y] = a.domid <= b.domid ? [a, b] : [b, a];
-  lock(x.ctl, Ctl.Lock);
-  if (y !== x) lock(y.ctl, Ctl.Lock);
-  return () => { if (y !== x) unlock(y.ctl, Ctl.Lock); unlock(x.ctl, Ctl.Lock); };
+/**
+ * Allocates a port of `d` in `state` (with word a) under d's lock, lets `bound` record it, and
+ * writes it at `out` in the caller's memory; returns 0 or a negative errno.
+ */
+function newPort(caller: Domain, d: Domain, out: number, state: Ecs, a = 0, bound?: (port: number) => number): number {
+  lock(d.ctl, Ctl.Lock);
+  try {
+    const port = allocPort(d);
+    if (port < 0) return port;
+    const rc = bound ? bound(port) : 0;
+    if (rc < 0) return rc;
+    setPort(d, port, state, a);
+    caller.w32(out, port);
+    return 0;
+  } finally {
+    unlock(d.ctl, Ctl.Lock);
+  }
 }
 
 /** Allocates the lowest free port of `d` (caller holds d's lock); -ENOSPC when full. */
@@ -63,22 +74,14 @@ export function allocUnbound(hv: Hypervisor, caller: Domain, arg: number): numbe
   const rdomid = caller.u16(arg + AU.remote_dom);
   const r = hv.lookup(d, rdomid);
   if (typeof r === "number") return r;
-  lock(d.ctl, Ctl.Lock);
-  try {
-    const port = allocPort(d);
-    if (port < 0) return port;
-    setPort(d, port, Ecs.Unbound, r.domid);
-    caller.w32(arg + AU.port, port);
-    return 0;
-  } finally {
-    unlock(d.ctl, Ctl.Lock);
-  }
+  caller.check(arg + AU.port, 4);
+  return newPort(caller, d, arg + AU.port, Ecs.Unbound, r.domid);
 }
 
 /** Binds `caller` to `r`'s unbound port reserved for it; both ends become interdomain. */
 export function bindInterdomainTo(caller: Domain, r: Domain, rport: number): number {
   if (!validPort(rport)) return E.INVAL;
-  const release = lockBoth(caller, r);
+  const release = lockPair(caller, r);
   try {
     if (portState(r, rport) !== Ecs.Unbound || portWord(r, rport, 1) !== caller.domid) return E.INVAL;
     const port = allocPort(caller);
@@ -110,34 +113,18 @@ export function bindVirq(hv: Hypervisor, caller: Domain, arg: number): number {
   const virq = caller.u32(arg + BV.virq), vcpu = caller.u32(arg + BV.vcpu);
   if (virq >= NR_VIRQS) return E.INVAL;
   if (vcpu !== 0) return E.ENOENT;
-  lock(caller.ctl, Ctl.Lock);
-  try {
+  return newPort(caller, caller, arg + BV.port, Ecs.Virq, virq, (port) => {
     if (caller.ctl[Ctl.VirqPorts + virq] !== 0) return E.EXIST;
-    const port = allocPort(caller);
-    if (port < 0) return port;
-    setPort(caller, port, Ecs.Virq, virq);
     caller.ctl[Ctl.VirqPorts + virq] = port;
-    caller.w32(arg + BV.port, port);
     return 0;
-  } finally {
-    unlock(caller.ctl, Ctl.Lock);
-  }
+  });
 }
 
 /** EVTCHNOP_bind_ipi: a new port for notifying vCPU `vcpu` of the caller (only vCPU 0 exists). */
 export function bindIpi(hv: Hypervisor, caller: Domain, arg: number): number {
   caller.check(arg, BIPI.size);
   if (caller.u32(arg + BIPI.vcpu) !== 0) return E.ENOENT;
-  lock(caller.ctl, Ctl.Lock);
-  try {
-    const port = allocPort(caller);
-    if (port < 0) return port;
-    setPort(caller, port, Ecs.Ipi);
-    caller.w32(arg + BIPI.port, port);
-    return 0;
-  } finally {
-    unlock(caller.ctl, Ctl.Lock);
-  }
+  return newPort(caller, caller, arg + BIPI.port, Ecs.Ipi);
 }
 
 /** Sends an event on `caller`'s `port`; the fast path takes no lock (state words are atomic). */
@@ -170,7 +157,7 @@ export function closePort(hv: Hypervisor, d: Domain, port: number): number {
     const r = hv.domain(portWord(d, port, 1));
     const rport = portWord(d, port, 2);
     if (r) {
-      const release = lockBoth(d, r);
+      const release = lockPair(d, r);
       try {
         if (portState(r, rport) === Ecs.Interdomain && portWord(r, rport, 1) === d.domid && portWord(r, rport, 2) === port) {
           setPort(r, rport, Ecs.Unbound, d.domid);

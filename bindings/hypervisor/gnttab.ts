@@ -4,7 +4,7 @@
 import { k, layout } from "../abi/layout.js";
 import {
   Ctl, Domain, GRANTS_PER_FRAME, MAP_DEVICE, MAP_HOST, MAP_LIVE, MAP_WORDS, MAP_WRITABLE, MAPTRACK_SIZE,
-  MAX_GRANT_FRAMES, PAGE_SIZE, lock, unlock,
+  MAX_GRANT_FRAMES, PAGE_SIZE, lock, lockPair, unlock,
 } from "./domain.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
 
@@ -74,13 +74,6 @@ function settle(g: Domain, ref: number): void {
   const pins = Atomics.load(g.active, ref);
   const clear = (pins >>> 16 ? 0 : GTF_writing) | (pins & 0xffff ? 0 : GTF_reading);
   if (clear) Atomics.and(g.i32, (addr + GE.flags) / 4, ~clear);
-}
-
-function lockPair(a: Domain, b: Domain): () => void {
-  const [x, y] = a.domid <= b.domid ? [a, b] : [b, a];
-  lock(x.ctl, Ctl.Lock);
-  if (y !== x) lock(y.ctl, Ctl.Lock);
-  return () => { if (y !== x) unlock(y.ctl, Ctl.Lock); unlock(x.ctl, Ctl.Lock); };
 }
 
 /** GNTTABOP_map_grant_ref for one entry at `a`. */

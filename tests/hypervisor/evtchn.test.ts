@@ -76,6 +76,14 @@ describe("event channels", () => {
     expect(eventChannelOp(hv, a, op("alloc_unbound"), 0xffffffff)).toBe(E.FAULT);
   });
 
+  it("lets a privileged domain allocate in another domain's table", () => {
+    const { hv, doms: [a, b, c] } = bench(3, true);
+    const p = allocUnbound(hv, c, 2, 1); // domain 3 (privileged) allocates in domain 1 for domain 2
+    expect(p).toBe(3);
+    expect(status(hv, a, p)).toMatchObject({ rc: 0, status: k("EVTCHNSTAT_unbound") });
+    expect(bind(hv, b, 1, p)).toBeGreaterThan(0);
+  });
+
   it("binds VIRQs and IPIs with Xen's checks", () => {
     const { hv, doms: [a] } = bench();
     const virq = (v: number, vcpu = 0) => {

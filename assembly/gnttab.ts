@@ -1,0 +1,469 @@
+// Grant tables, version 1 (grant_table.h, docs/ABI.md §2-§4): granting our frames to other
+// domains, mapping and copying other domains' grants, and SharedPage, the one page type that
+// ring and driver code is written against (DESIGN §2).
+//
+// Granting. The grant table lives in frames of our own memory that Xen placed there
+// (XENMEM_add_to_physmap, XENMAPSPACE_grant_table): frame idx holds refs idx*512..idx*512+511.
+// The SDK maps frames on demand, up to the max_nr_frames GNTTABOP_query_size reports. It hands
+// out refs from GNTTAB_NR_RESERVED_ENTRIES up; refs below that are only ever used through an
+// explicit gnttabGrantAccessRef (well-known refs). Entries are shared with Xen, which sets
+// GTF_reading/GTF_writing with atomic compare-and-swap while another domain maps or copies the
+// grant, so the guest touches an entry's (flags, domid) word only with 32-bit atomics:
+// - grant: store `frame`, then publish (flags | domid << 16) with one atomic store;
+// - end access: compare-and-swap the word to 0 expecting neither GTF_reading nor GTF_writing;
+//   while a mapping exists the swap is refused and gnttabEndAccess returns -XEN_EBUSY, leaving
+//   the grant in place (Xen's gnttab_end_foreign_access_ref, never "pretend and leak").
+//
+// Mapping. A grant mapped with GNTTABOP_map_grant_ref cannot appear in our memory
+// (WebAssembly cannot alias), so it is reached through its handle with the grant_* imports
+// (docs/ABI.md §4). SharedPage hides which kind of page it is.
+//
+// Errors: ref-level functions return -XEN_Exxx; map/unmap/copy return Xen's GNTST_* status.
+import { DOMID_SELF, domid_t } from "./xen/xen";
+import {
+  grant_entry_v1, grant_ref_t, gnttab_map_grant_ref, gnttab_unmap_grant_ref, gnttab_copy, gnttab_query_size,
+  GNTTABOP_map_grant_ref, GNTTABOP_unmap_grant_ref, GNTTABOP_copy, GNTTABOP_query_size,
+  GNTTAB_NR_RESERVED_ENTRIES, GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing,
+  GNTMAP_readonly, GNTMAP_device_map, GNTCOPY_source_gref, GNTCOPY_dest_gref,
+  GNTST_okay, GNTST_general_error, GNTST_bad_copy_arg,
+} from "./xen/grant_table";
+import { XENMAPSPACE_grant_table } from "./xen/memory";
+import { XEN_EINVAL, XEN_EBUSY, XEN_EEXIST, XEN_ENOSPC, XEN_EFAULT } from "./xen/errno";
+import {
+  HYPERVISOR_grant_table_op, grant_copy_from, grant_copy_to, grant_load32, grant_store32, grant_cmpxchg32,
+} from "./hypercall";
+import { PAGE_SIZE, frameAllocForXen, addrToGfn } from "./frames";
+import { addToPhysmap } from "./shared";
+
+/** Size of a v1 grant entry (8 bytes). */
+const ENTRY_SIZE: usize = offsetof<grant_entry_v1>();
+/** Grant entries per grant-table frame (512). */
+export const GREFS_PER_FRAME: u32 = <u32>(PAGE_SIZE / ENTRY_SIZE);
+/** Shift of `domid` inside the entry's first 32-bit word (flags is the low half). */
+const DOMID_SHIFT: u32 = <u32>(offsetof<grant_entry_v1>("domid") << 3);
+
+let maxFrames: u32 = 0; // 0: not initialised
+let nrFrames: u32 = 0;
+let frameAddrs: usize = 0; // usize[maxFrames]: the address of each mapped grant-table frame
+let refMap: usize = 0; // bitmap over maxFrames * GREFS_PER_FRAME refs: set = granted by us
+let refHint: u32 = GNTTAB_NR_RESERVED_ENTRIES;
+let refsInUse: u32 = 0;
+
+const OP = memory.data(2 * <i32>offsetof<gnttab_copy>(), 8); // scratch for GNTTABOP_* (two entries at most)
+const OUT = memory.data(4, 4); // grant_load32 / grant_cmpxchg32 result
+
+/**
+ * Sets up the grant table: learns max_nr_frames (GNTTABOP_query_size) and maps `initialFrames`
+ * frames. Optional: the first grant does it with one frame. Returns 0 or -XEN_Exxx.
+ */
+export function gnttabInit(initialFrames: u32 = 1): i32 {
+  if (maxFrames == 0) {
+    const q = changetype<gnttab_query_size>(OP);
+    memory.fill(OP, 0, offsetof<gnttab_query_size>());
+    q.dom = DOMID_SELF;
+    const rc = HYPERVISOR_grant_table_op(GNTTABOP_query_size, OP, 1);
+    if (rc < 0) return rc;
+    if (q.status != GNTST_okay || q.max_nr_frames == 0) return -XEN_EINVAL;
+    const max = q.max_nr_frames;
+    frameAddrs = heap.alloc(<usize>max * sizeof<usize>());
+    const bytes = <usize>(((max * GREFS_PER_FRAME) + 31) >> 5) << 2;
+    refMap = heap.alloc(bytes);
+    memory.fill(refMap, 0, bytes);
+    maxFrames = max;
+  }
+  while (nrFrames < initialFrames) {
+    const rc = mapFrame();
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+/** Maps grant-table frame `nrFrames` into a frame given to Xen; returns 0 or -XEN_Exxx. */
+function mapFrame(): i32 {
+  if (nrFrames >= maxFrames) return -XEN_ENOSPC;
+  const frame = frameAllocForXen();
+  const rc = addToPhysmap(XENMAPSPACE_grant_table, <u64>nrFrames, frame);
+  if (rc < 0) return rc;
+  store<usize>(frameAddrs + (<usize>nrFrames) * sizeof<usize>(), frame);
+  nrFrames++;
+  return 0;
+}
+
+/** Grant refs usable so far (mapped frames x 512). */
+export function gnttabNrRefs(): u32 {
+  return nrFrames * GREFS_PER_FRAME;
+}
+
+/** Grant refs currently granted by this domain. */
+export function gnttabRefsInUse(): u32 {
+  return refsInUse;
+}
+
+@inline function entryAddr(ref: grant_ref_t): usize {
+  return load<usize>(frameAddrs + (<usize>(ref / GREFS_PER_FRAME)) * sizeof<usize>()) + (<usize>(ref % GREFS_PER_FRAME)) * ENTRY_SIZE;
+}
+@inline function refOwned(ref: u32): bool {
+  return (load<u32>(refMap + ((<usize>ref >> 5) << 2)) & (1 << (ref & 31))) != 0;
+}
+@inline function setOwned(ref: u32, on: bool): void {
+  const a = refMap + ((<usize>ref >> 5) << 2);
+  const w = load<u32>(a);
+  store<u32>(a, on ? w | (1 << (ref & 31)) : w & ~(1 << (ref & 31)));
+}
+
+/** Writes a permit-access entry: frame first, then (flags, domid) in one atomic store that publishes it. */
+function writeEntry(ref: grant_ref_t, domid: domid_t, frame: u32, readonly: bool): void {
+  const e = entryAddr(ref);
+  atomic.store<u32>(e + offsetof<grant_entry_v1>("frame"), frame);
+  const flags = <u32>GTF_permit_access | (readonly ? <u32>GTF_readonly : 0);
+  atomic.store<u32>(e, flags | (<u32>domid << DOMID_SHIFT));
+}
+
+/**
+ * Grants domain `domid` access to our frame `frame` (a GFN, see addrToGfn), read-only if
+ * `readonly`, and returns the new ref (>= GNTTAB_NR_RESERVED_ENTRIES) to pass to the peer.
+ * The frame stays ours; we must not free or reuse it until gnttabEndAccess succeeds.
+ * Returns -XEN_ENOSPC when every ref of max_nr_frames frames is in use, or -XEN_Exxx from setup.
+ */
+export function gnttabGrantAccess(domid: domid_t, frame: u32, readonly: bool): i32 {
+  if (maxFrames == 0) {
+    const rc = gnttabInit(1);
+    if (rc < 0) return rc;
+  }
+  for (;;) { // at most maxFrames times: each pass either returns or maps one more frame
+    const n = nrFrames * GREFS_PER_FRAME;
+    if (refsInUse < n) {
+      // Lowest free ref at or after the hint, wrapping to the first non-reserved ref.
+      for (let i: u32 = GNTTAB_NR_RESERVED_ENTRIES; i < n; i++) {
+        let ref = refHint + i - GNTTAB_NR_RESERVED_ENTRIES;
+        if (ref >= n) ref -= n - GNTTAB_NR_RESERVED_ENTRIES;
+        if (!refOwned(ref)) {
+          setOwned(ref, true);
+          refsInUse++;
+          refHint = ref + 1 < n ? ref + 1 : GNTTAB_NR_RESERVED_ENTRIES;
+          writeEntry(ref, domid, frame, readonly);
+          return <i32>ref;
+        }
+      }
+    }
+    const rc = mapFrame(); // every usable ref is taken (possibly the reserved ones too): grow
+    if (rc < 0) return rc;
+  }
+  return -XEN_ENOSPC; // not reached: AssemblyScript does not see that for (;;) never ends
+}
+
+/**
+ * Grants `domid` access to `frame` through the caller-chosen, well-known `ref` (any ref,
+ * including the reserved ones below GNTTAB_NR_RESERVED_ENTRIES), mapping grant-table frames up to
+ * it if needed. Returns 0, -XEN_EEXIST (ref already granted), -XEN_EINVAL (ref beyond
+ * max_nr_frames) or -XEN_Exxx from setup. End it with gnttabEndAccess like any other.
+ */
+export function gnttabGrantAccessRef(ref: grant_ref_t, domid: domid_t, frame: u32, readonly: bool): i32 {
+  if (maxFrames == 0) {
+    const rc = gnttabInit(1);
+    if (rc < 0) return rc;
+  }
+  if (ref >= maxFrames * GREFS_PER_FRAME) return -XEN_EINVAL;
+  while (ref >= nrFrames * GREFS_PER_FRAME) {
+    const rc = mapFrame();
+    if (rc < 0) return rc;
+  }
+  if (refOwned(ref)) return -XEN_EEXIST;
+  setOwned(ref, true);
+  refsInUse++;
+  writeEntry(ref, domid, frame, readonly);
+  return 0;
+}
+
+/**
+ * Revokes the grant `ref` with an atomic compare-and-swap that expects neither GTF_reading nor
+ * GTF_writing, and frees the ref. Returns 0, -XEN_EBUSY if the grant is still mapped (or being
+ * copied) by the peer (the grant stays in place and the ref stays ours: retry after the peer
+ * unmaps), or -XEN_EINVAL if `ref` is not granted by us. After 0 the frame is ours again.
+ */
+export function gnttabEndAccess(ref: grant_ref_t): i32 {
+  if (maxFrames == 0 || ref >= nrFrames * GREFS_PER_FRAME || !refOwned(ref)) return -XEN_EINVAL;
+  const e = entryAddr(ref);
+  let w = atomic.load<u32>(e);
+  for (;;) {
+    if ((w & <u32>(GTF_reading | GTF_writing)) != 0) return -XEN_EBUSY;
+    const old = atomic.cmpxchg<u32>(e, w, 0);
+    if (old == w) break;
+    w = old; // Xen changed the flags meanwhile: look again
+  }
+  setOwned(ref, false);
+  refsInUse--;
+  return 0;
+}
+
+/** The flags (GTF_*) of our grant entry `ref` as they are now, Xen's bits included (for tests and debugging). */
+export function gnttabEntryFlags(ref: grant_ref_t): u16 {
+  if (maxFrames == 0 || ref >= nrFrames * GREFS_PER_FRAME) return 0;
+  return <u16>atomic.load<u32>(entryAddr(ref));
+}
+
+// ---------------------------------------------------------------------------------------------
+// SharedPage: a 4 KiB page shared with another domain, seen as local memory or as a mapped grant.
+
+/** SharedPage.kind: not bound to any page. */
+export const PAGE_NONE: u8 = 0;
+/** SharedPage.kind: a page of our own memory (typically one we granted). */
+export const PAGE_LOCAL: u8 = 1;
+/** SharedPage.kind: another domain's grant, mapped by gnttabMap and reached through its handle. */
+export const PAGE_GRANT: u8 = 2;
+
+/**
+ * One 4 KiB page shared with another domain, so that ring and driver code is written once.
+ * Either a local page (direct atomics on our memory) or a mapped grant (the grant_* imports,
+ * checked by Xen against the live mapping). Offsets are bytes in the page; 32-bit operations need
+ * a 4-aligned offset. Operations are sequentially consistent atomics for 32-bit words and plain
+ * copies for bulk data (make the data visible before publishing an index with store32).
+ *
+ * Errors follow docs/ABI.md §4 for both kinds: -XEN_EINVAL (unbound page, misaligned offset),
+ * -XEN_EFAULT (range outside the page), -XEN_EPERM (write through a read-only mapping).
+ * Functions that return data (load32, cmpxchg32) record the first error in `err` instead (and
+ * return 0); check it after a batch of accesses. Allocated once by its owner, reused: the
+ * accessors allocate nothing.
+ */
+export class SharedPage {
+  /** PAGE_NONE, PAGE_LOCAL or PAGE_GRANT. */
+  kind: u8 = PAGE_NONE;
+  /** Whether writes are refused (a read-only mapping). */
+  readonly: bool = false;
+  /** PAGE_LOCAL: the page's address in our memory. */
+  addr: usize = 0;
+  /** PAGE_GRANT: the map handle, the granting domain and its ref. */
+  handle: u32 = 0;
+  dom: domid_t = 0;
+  ref: grant_ref_t = 0;
+  /** PAGE_GRANT with GNTMAP_device_map: the bus address for host devices. */
+  devBusAddr: u64 = 0;
+  /** The first error a load32/cmpxchg32 hit (0 if none); the caller resets it. */
+  err: i32 = 0;
+
+  /** A SharedPage over our own page at `addr` (page-aligned). */
+  static local(addr: usize): SharedPage {
+    const p = new SharedPage();
+    p.setLocal(addr);
+    return p;
+  }
+
+  /** Rebinds this object to our own page at `addr`. */
+  setLocal(addr: usize): void {
+    this.kind = PAGE_LOCAL;
+    this.readonly = false;
+    this.addr = addr;
+    this.handle = 0;
+    this.err = 0;
+  }
+
+  /** Whether the page is bound (local, or a live mapping). */
+  get bound(): bool {
+    return this.kind != PAGE_NONE;
+  }
+
+  @inline private check32(offset: u32): i32 {
+    if (this.kind == PAGE_NONE || (offset & 3) != 0) return -XEN_EINVAL;
+    if (<usize>offset > PAGE_SIZE - 4) return -XEN_EFAULT;
+    return 0;
+  }
+
+  @inline private checkRange(offset: u32, len: u32): i32 {
+    if (this.kind == PAGE_NONE) return -XEN_EINVAL;
+    if (<usize>len > PAGE_SIZE || <usize>offset > PAGE_SIZE - <usize>len) return -XEN_EFAULT;
+    return 0;
+  }
+
+  /** Atomically loads the u32 at `offset` (0 and `err` set on error). */
+  load32(offset: u32): u32 {
+    if (this.kind == PAGE_LOCAL) {
+      const rc = this.check32(offset);
+      if (rc < 0) { this.fail(rc); return 0; }
+      return atomic.load<u32>(this.addr + <usize>offset);
+    }
+    const rc = this.kind == PAGE_GRANT ? grant_load32(<i32>this.handle, <i32>offset, <i32>OUT) : -XEN_EINVAL;
+    if (rc < 0) { this.fail(rc); return 0; }
+    return load<u32>(OUT);
+  }
+
+  /** Atomically stores `value` at `offset`; returns 0 or -XEN_Exxx. */
+  store32(offset: u32, value: u32): i32 {
+    if (this.kind == PAGE_LOCAL) {
+      const rc = this.check32(offset);
+      if (rc < 0) return rc;
+      atomic.store<u32>(this.addr + <usize>offset, value);
+      return 0;
+    }
+    if (this.kind != PAGE_GRANT) return -XEN_EINVAL;
+    return grant_store32(<i32>this.handle, <i32>offset, <i32>value);
+  }
+
+  /**
+   * Atomically replaces the u32 at `offset` with `replacement` if it equals `expected`; returns
+   * the old value (the swap happened iff it equals `expected`; 0 and `err` set on error).
+   */
+  cmpxchg32(offset: u32, expected: u32, replacement: u32): u32 {
+    if (this.kind == PAGE_LOCAL) {
+      const rc = this.check32(offset);
+      if (rc < 0) { this.fail(rc); return 0; }
+      return atomic.cmpxchg<u32>(this.addr + <usize>offset, expected, replacement);
+    }
+    const rc = this.kind == PAGE_GRANT
+      ? grant_cmpxchg32(<i32>this.handle, <i32>offset, <i32>expected, <i32>replacement, <i32>OUT)
+      : -XEN_EINVAL;
+    if (rc < 0) { this.fail(rc); return 0; }
+    return load<u32>(OUT);
+  }
+
+  /** Copies `len` bytes from our memory at `src` into the page at `offset`; returns 0 or -XEN_Exxx. */
+  copyIn(offset: u32, src: usize, len: u32): i32 {
+    if (this.kind == PAGE_LOCAL) {
+      const rc = this.checkRange(offset, len);
+      if (rc < 0) return rc;
+      memory.copy(this.addr + <usize>offset, src, <usize>len);
+      return 0;
+    }
+    if (this.kind != PAGE_GRANT) return -XEN_EINVAL;
+    return grant_copy_to(<i32>this.handle, <i32>offset, <i32>src, <i32>len);
+  }
+
+  /** Copies `len` bytes of the page at `offset` to our memory at `dst`; returns 0 or -XEN_Exxx. */
+  copyOut(offset: u32, dst: usize, len: u32): i32 {
+    if (this.kind == PAGE_LOCAL) {
+      const rc = this.checkRange(offset, len);
+      if (rc < 0) return rc;
+      memory.copy(dst, this.addr + <usize>offset, <usize>len);
+      return 0;
+    }
+    if (this.kind != PAGE_GRANT) return -XEN_EINVAL;
+    return grant_copy_from(<i32>this.handle, <i32>offset, <i32>dst, <i32>len);
+  }
+
+  private fail(rc: i32): void {
+    if (this.err == 0) this.err = rc;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping and copying other domains' grants.
+
+/**
+ * Maps `dom`'s grant `ref` (GNTTABOP_map_grant_ref) into `page` with GNTMAP_* `flags` (at least
+ * GNTMAP_host_map or GNTMAP_device_map; GNTMAP_readonly for a read-only map). Returns Xen's
+ * status: GNTST_okay (the page is now PAGE_GRANT and owns the mapping until gnttabUnmap), or a
+ * GNTST_* error (the page is left as it was). A page that is already bound gives
+ * GNTST_general_error (unmap it first: mappings are never dropped silently).
+ */
+export function gnttabMap(page: SharedPage, dom: domid_t, ref: grant_ref_t, flags: u32): i16 {
+  if (page.kind != PAGE_NONE) return GNTST_general_error;
+  const op = changetype<gnttab_map_grant_ref>(OP);
+  memory.fill(OP, 0, offsetof<gnttab_map_grant_ref>());
+  op.flags = flags;
+  op.ref = ref;
+  op.dom = dom;
+  const rc = HYPERVISOR_grant_table_op(GNTTABOP_map_grant_ref, OP, 1);
+  if (rc != 0) return GNTST_general_error;
+  if (op.status != GNTST_okay) return op.status;
+  page.kind = PAGE_GRANT;
+  page.readonly = (flags & GNTMAP_readonly) != 0;
+  page.addr = 0;
+  page.handle = op.handle;
+  page.dom = dom;
+  page.ref = ref;
+  page.devBusAddr = (flags & GNTMAP_device_map) != 0 ? op.dev_bus_addr : 0;
+  page.err = 0;
+  return GNTST_okay;
+}
+
+/**
+ * Unmaps a page that gnttabMap mapped (GNTTABOP_unmap_grant_ref by its handle) and returns Xen's
+ * status; on GNTST_okay the page is unbound (PAGE_NONE) and the granter may end its grant.
+ * A local page is simply unbound (GNTST_okay); an unbound page gives GNTST_general_error.
+ */
+export function gnttabUnmap(page: SharedPage): i16 {
+  if (page.kind == PAGE_LOCAL) {
+    page.kind = PAGE_NONE;
+    page.addr = 0;
+    return GNTST_okay;
+  }
+  if (page.kind != PAGE_GRANT) return GNTST_general_error;
+  const op = changetype<gnttab_unmap_grant_ref>(OP);
+  memory.fill(OP, 0, offsetof<gnttab_unmap_grant_ref>());
+  op.host_addr = 0;
+  op.dev_bus_addr = page.devBusAddr;
+  op.handle = page.handle;
+  const rc = HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, OP, 1);
+  if (rc != 0) return GNTST_general_error;
+  if (op.status != GNTST_okay) return op.status;
+  page.kind = PAGE_NONE;
+  page.handle = 0;
+  page.devBusAddr = 0;
+  return GNTST_okay;
+}
+
+/**
+ * Issues `count` (1 or 2) GNTTABOP_copy entries already written at OP; returns the first non-okay
+ * status, or GNTST_okay.
+ */
+function runCopies(count: i32): i16 {
+  const rc = HYPERVISOR_grant_table_op(GNTTABOP_copy, OP, count);
+  if (rc != 0) return GNTST_general_error;
+  for (let i = 0; i < count; i++) {
+    const st = changetype<gnttab_copy>(OP + <usize>i * offsetof<gnttab_copy>()).status;
+    if (st != GNTST_okay) return st;
+  }
+  return GNTST_okay;
+}
+
+/** Fills copy entry `i` at OP: grant side (dom, ref, offset) and local side (our address `local`). */
+function fillCopy(i: i32, fromGrant: bool, dom: domid_t, ref: grant_ref_t, gOffset: u32, local: usize, len: u32): void {
+  const c = changetype<gnttab_copy>(OP + <usize>i * offsetof<gnttab_copy>());
+  memory.fill(changetype<usize>(c), 0, offsetof<gnttab_copy>());
+  if (fromGrant) {
+    c.source_u_ref = ref;
+    c.source_domid = dom;
+    c.source_offset = <u16>gOffset;
+    c.dest_u_gmfn = <u64>addrToGfn(local);
+    c.dest_domid = DOMID_SELF;
+    c.dest_offset = <u16>(local & (PAGE_SIZE - 1));
+    c.flags = GNTCOPY_source_gref;
+  } else {
+    c.source_u_gmfn = <u64>addrToGfn(local);
+    c.source_domid = DOMID_SELF;
+    c.source_offset = <u16>(local & (PAGE_SIZE - 1));
+    c.dest_u_ref = ref;
+    c.dest_domid = dom;
+    c.dest_offset = <u16>gOffset;
+    c.flags = GNTCOPY_dest_gref;
+  }
+  c.len = <u16>len;
+}
+
+/** Sets up one or two copy entries (two when our side crosses a page boundary) and runs them. */
+function copyGrant(fromGrant: bool, dom: domid_t, ref: grant_ref_t, gOffset: u32, local: usize, len: u32): i16 {
+  if (<usize>len > PAGE_SIZE || <usize>gOffset > PAGE_SIZE - <usize>len) return GNTST_bad_copy_arg;
+  const inPage = <u32>(PAGE_SIZE - (local & (PAGE_SIZE - 1)));
+  if (len <= inPage) {
+    fillCopy(0, fromGrant, dom, ref, gOffset, local, len);
+    return runCopies(1);
+  }
+  fillCopy(0, fromGrant, dom, ref, gOffset, local, inPage);
+  fillCopy(1, fromGrant, dom, ref, gOffset + inPage, local + <usize>inPage, len - inPage);
+  return runCopies(2);
+}
+
+/**
+ * Copies `len` bytes at `offset` of `dom`'s grant `ref` into our memory at `dst` with
+ * GNTTABOP_copy (no mapping needed; `dst` may cross a page boundary). Returns GNTST_* status.
+ */
+export function gnttabCopyFrom(dom: domid_t, ref: grant_ref_t, offset: u32, dst: usize, len: u32): i16 {
+  return copyGrant(true, dom, ref, offset, dst, len);
+}
+
+/**
+ * Copies `len` bytes from our memory at `src` to `offset` of `dom`'s grant `ref` with
+ * GNTTABOP_copy (the grant must be writable). Returns GNTST_* status.
+ */
+export function gnttabCopyTo(dom: domid_t, ref: grant_ref_t, offset: u32, src: usize, len: u32): i16 {
+  return copyGrant(false, dom, ref, offset, src, len);
+}

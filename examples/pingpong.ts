@@ -116,6 +116,8 @@ function pingStart(): void {
 function pingEvent(p: u32, arg: usize): void {
   const c = page.load32(OFF_COUNTER);
   check("ping: load counter", page.err);
+  // Events can be spurious (Xen raises one when a port is bound): nothing new, nothing to do.
+  if (steps > 0 && c == (steps << 1) - 1) return;
   const expected = steps << 1;
   if (c != expected) mismatch("ping: counter", expected, c);
   if (steps == 0) {
@@ -185,9 +187,11 @@ function tryConnect(arg: usize): void {
 
 /** pong's event handler: ping wrote the next odd value. */
 function pongEvent(p: u32, arg: usize): void {
-  if (!connected) panic("pong: event from ping before pong was ready");
+  // Xen raises an event on the port pong binds; anything before "ready" carries no message.
+  if (!connected) return;
   const c = page.load32(OFF_COUNTER);
   check("pong: load counter", page.err);
+  if (c == steps << 1) return; // spurious: ping has not written since pong's last value
   const expected = (steps << 1) + 1;
   if (c != expected) mismatch("pong: counter", expected, c);
   check("pong: store counter", page.store32(OFF_COUNTER, c + 1));

@@ -3,6 +3,7 @@
 import { k, layout } from "../abi/layout.js";
 import { Ctl, Domain, FRAME_CONSOLE, MAX_GRANT_FRAMES } from "./domain.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
+import { publishTime } from "./vcpu.js";
 
 const E = { PERM: -k("XEN_EPERM"), INVAL: -k("XEN_EINVAL"), NOSYS: -k("XEN_ENOSYS"), OPNOTSUPP: -k("XEN_EOPNOTSUPP") };
 const ATP = layout("struct xen_add_to_physmap");
@@ -21,6 +22,8 @@ export function addToPhysmap(hv: Hypervisor, d: Domain, arg: number): number {
   if (space === k("XENMAPSPACE_shared_info")) {
     if (idx !== 0) return E.INVAL;
     d.mapSharedInfo(gpfn);
+    // Xen's shared_info always carries a valid pvclock: publish it now, not at the next entry.
+    publishTime(d, hv.now());
     hv.hooks.trace?.(`physmap ${d.domid} shared_info @${gpfn}`);
     return 0;
   }

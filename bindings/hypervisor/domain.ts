@@ -47,6 +47,8 @@ export const enum Ctl {
   Hypercalls = 13,
   /** Events delivered to this domain, for --stats. */
   Events = 14,
+  /** 1 while the vCPU sleeps with no timer armed (threaded runner's idle detection). */
+  Idle = 15,
   /** GFN of grant frame i at GrantFrames + i, -1 while unmapped. */
   GrantFrames = 32,
   /** Port bound to VIRQ v at VirqPorts + v, 0 when unbound. */

@@ -12,6 +12,8 @@ import type { WorkerData, WorkerMessage } from "./worker.js";
 
 /** How often the console daemon drains rings when no console event woke it (ms). */
 export const CONSOLE_POLL_MS = 20;
+/** Idle detection: every live domain asleep with nothing pending and no timer for this long. */
+export const IDLE_CHECK_MS = 250, IDLE_CHECKS = 4;
 
 /** Runs `opts.guests`, one worker thread each, until every one has shut down. */
 export async function runThreaded(opts: RunOptions): Promise<RunResult> {
@@ -46,9 +48,29 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
   })();
 
   const workerUrl = new URL("./worker.js", import.meta.url);
+  const workers: Worker[] = [];
+  // The deterministic runner's deadlock report, for real threads: all live vCPUs asleep with no
+  // event pending and no timer, and no event delivered anywhere, for IDLE_CHECKS checks running.
+  let idleChecks = 0, lastEvents = -1;
+  const watchdog = setInterval(() => {
+    const live = doms.filter((d) => !results.has(d.domid));
+    const events = doms.reduce((n, d) => n + d.ctl[Ctl.Events], 0);
+    const idle = live.length > 0 && live.every((d) => Atomics.load(d.ctl, Ctl.Idle) === 1 && !d.upcallDue() && !Atomics.load(d.ctl, Ctl.TimerArmed));
+    idleChecks = idle && events === lastEvents ? idleChecks + 1 : 0;
+    lastEvents = events;
+    if (idleChecks >= IDLE_CHECKS) {
+      clearInterval(watchdog);
+      error = `every domain is idle with no event pending and no timer armed: ${live.map((d) => d.name).join(", ")}`;
+      opts.log(`run stopped: ${error}`);
+      drainAll();
+      for (const d of live) { lines.flush(d.domid, d.name); results.set(d.domid, { ...resultOf(d), reason: "running" }); }
+      workers.forEach((w) => w.terminate());
+    }
+  }, IDLE_CHECK_MS);
   await Promise.all(doms.map((d, i) => new Promise<void>((resolve) => {
     const wd: WorkerData = { domid: d.domid, module: opts.guests[i].module, domains: descriptors, epochNs, wallNs, seed: opts.seed, spin: opts.spin ?? false };
     const w = new Worker(fileURLToPath(workerUrl), { workerData: wd });
+    workers.push(w);
     let reported = false;
     w.on("message", (m: WorkerMessage) => {
       if (m.type === "console") { lines.write(m.domid, d.name, m.bytes); return; }
@@ -72,6 +94,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
   })));
   stopped = true;
   clearInterval(timer);
+  clearInterval(watchdog);
   drainAll();
   const domains = doms.map((d) => results.get(d.domid)!);
   return { domains, exitCode: exitCodeOf(domains, error), trace: [], error };

@@ -30,7 +30,9 @@ const hooks: RunnerHooks = {
       const t = now();
       if (deadline !== null && t >= deadline) return;
       if (data.spin) continue;
+      Atomics.store(dom.ctl, Ctl.Idle, deadline === null && timerDeadline(dom) === null ? 1 : 0);
       Atomics.wait(dom.ctl, Ctl.Wake, w, deadline === null ? 1000 : Math.max(0, Number(deadline - t) / 1e6));
+      Atomics.store(dom.ctl, Ctl.Idle, 0);
     }
   },
   timerChanged: () => {},
@@ -49,13 +51,15 @@ try {
   publishWallclock(d, data.wallNs);
   while (r.kind === "ok" && d.state !== DomState.Shutdown) {
     fireTimerIfDue(d, now());
-    if (d.upcallDue()) { r = enter(hv, d, () => ex.xen_upcall()); continue; }
+    if (d.upcallDue()) { Atomics.store(d.ctl, Ctl.Idle, 0); r = enter(hv, d, () => ex.xen_upcall()); continue; }
     const w = Atomics.load(d.ctl, Ctl.Wake);
     if (d.upcallDue() || (d.state as DomState) === DomState.Shutdown) continue;
-    if (data.spin) continue; // polling mode: never sleep (benchmarks)
+    if (data.spin) { Atomics.store(d.ctl, Ctl.Idle, timerDeadline(d) === null ? 1 : 0); continue; } // polling mode: never sleep
     const deadline = timerDeadline(d);
     const wait = deadline === null ? 1000 : Math.max(0, Number(deadline - now()) / 1e6);
+    Atomics.store(d.ctl, Ctl.Idle, deadline === null ? 1 : 0);
     if (wait > 0) Atomics.wait(d.ctl, Ctl.Wake, w, wait);
+    Atomics.store(d.ctl, Ctl.Idle, 0);
   }
   teardown(hv, d);
   post({ type: "exit", domid: d.domid, message: r.kind === "exit" ? r.message : "shut down by another domain" });

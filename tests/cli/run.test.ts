@@ -29,6 +29,39 @@ describe.each(["deterministic", "threads"])("xenwasm run --runner %s", (runner) 
     expect(r.status).toBe(1);
   });
 
+  it("reports a domain idle forever instead of hanging (exit 4)", () => {
+    const r = xenwasm("run", "--runner", runner, guest("idle"), guest("timer"));
+    expect(r.stdout).toContain("[idle] waiting forever\n");
+    expect(r.stdout).toContain("[timer] timer fired: powering off\n");
+    expect(r.stderr).toMatch(/run stopped: every domain is idle with no event pending and no timer armed: idle$/m);
+    expect(r.status).toBe(4);
+  });
+
+  it("runs the SDK's hello: console ring, pvclock, timer", () => {
+    const r = xenwasm("run", "--runner", runner, "--cmdline", "greeting", "build/examples/hello.wasm");
+    expect(r.stdout).toMatch(/^\[hello\] Hello from xenwasm\n/);
+    expect(r.stdout).toMatch(/cmdline "greeting"/);
+    expect(r.stdout).toMatch(/\[hello\] Timer fired after (\d+)\.\d+ ms; powering off\n$/);
+    const ms = Number(r.stdout.match(/Timer fired after (\d+\.\d+) ms/)![1]);
+    expect(ms).toBeGreaterThanOrEqual(10);
+    expect(r.status).toBe(0);
+  });
+
+  it("runs pingpong: two domains, a grant and event channels, N round trips", () => {
+    const r = xenwasm("run", "--runner", runner, "--stats", "--cmdline", "ping peer=2 n=500", "build/examples/pingpong.wasm", "--cmdline", "pong peer=1", "build/examples/pingpong.wasm");
+    expect(r.stdout).toMatch(/\[pingpong\.1\] ping: 500 round trips in/);
+    expect(r.stdout).toMatch(/\[pingpong\.2\] pong: 500 round trips in/);
+    expect(r.stderr).toMatch(/pingpong\.1 \(1\): poweroff, .* 0 refused grant accesses/);
+    expect(r.stderr).toMatch(/pingpong\.2 \(2\): poweroff, .* 0 refused grant accesses/);
+    expect(r.status).toBe(0);
+  });
+
+  it("runs the SDK smoke guest: frames, event channels, grants, timers", () => {
+    const r = xenwasm("run", "--runner", runner, "build/tests/sdk_smoke.wasm");
+    expect(r.stdout).toMatch(/0 failed/);
+    expect(r.status).toBe(0);
+  });
+
   it("answers a hostile guest's misuse with Xen's codes and keeps running", () => {
     const r = xenwasm("run", "--runner", runner, "--stats", guest("hostile"));
     expect(r.stdout).toBe("[hostile] hostile guest: every misuse refused\n");

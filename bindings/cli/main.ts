@@ -22,6 +22,8 @@ commands:
                       the same when the headers are installed, else say how to get them
   run                 boot guests as Xen domains and print their consoles:
 ${RUN_USAGE.split("\n").map((l) => "    " + l).join("\n")}
+  demo                the README's main job: the ABI summary, then hello (deterministic
+                      runner) and the two-domain pingpong (threaded runner)
   help                print this text`;
 
 function summary(m: AbiManifest): string {
@@ -56,12 +58,30 @@ function abi(args: string[]): number {
   return bad ? 1 : 0;
 }
 
+/** `xenwasm demo`: shows the ABI layer, then boots the example guests under both runners. */
+async function demo(args: string[]): Promise<number> {
+  if (args.length) throw new UsageError(`demo: takes no arguments, not '${args[0]}'`);
+  const ex = (name: string) => join(ROOT, "build/examples", `${name}.wasm`);
+  const steps: Array<[string, () => Promise<number> | number]> = [
+    ["the ABI layer", () => abi(["--summary", "--check-if-installed"])],
+    ["hello, deterministic runner", () => run([ex("hello")])],
+    ["pingpong, two domains, threaded runner", () => run(["--runner", "threads", "--cmdline", "ping peer=2 n=10000", ex("pingpong"), "--cmdline", "pong peer=1", ex("pingpong")])],
+  ];
+  for (const [title, step] of steps) {
+    console.log(`\n== ${title}`);
+    const rc = await step();
+    if (rc !== 0) return rc;
+  }
+  return 0;
+}
+
 /** Runs the CLI with `argv` (without node and script) and returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "abi": return abi(rest);
     case "run": return run(rest);
+    case "demo": return demo(rest);
     case undefined: case "help": case "--help": case "-h": console.log(USAGE); return cmd === undefined ? 2 : 0;
     default: throw new UsageError(`unknown command '${cmd}' (try 'xenwasm help')`);
   }

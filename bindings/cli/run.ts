@@ -1,7 +1,8 @@
 // `xenwasm run`: boots guest modules as domains 1..N under one of the two runners, prints their
 // consoles, and exits when all have shut down (0 when all powered off).
-import { writeFileSync } from "node:fs";
-import { basename } from "node:path";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { GuestLoadError, loadGuest } from "../runner/guest.js";
 import { domainNames, type GuestSpec, type RunResult } from "../runner/common.js";
 import { runDeterministic } from "../runner/deterministic.js";
@@ -13,11 +14,12 @@ export class UsageError extends Error {}
 
 /** Usage text of `xenwasm run`. */
 export const RUN_USAGE = `xenwasm run [--runner deterministic|threads] [--spin] [--seed N] [--mem MIB] [--stats] [--trace FILE]
-            [--cmdline STR] GUEST.wasm [[--cmdline STR] GUEST.wasm ...]
+            [--xenstore-socket PATH] [--cmdline STR] GUEST.wasm [[--cmdline STR] GUEST.wasm ...]
   boots each GUEST.wasm as domains 1..N; --cmdline applies to the guests after it;
-  --spin (threads) keeps idle domains polling instead of sleeping`;
+  --spin (threads) keeps idle domains polling instead of sleeping;
+  xenstored listens on --xenstore-socket (default: a per-run path, printed at start)`;
 
-interface RunArgs { runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; guests: Array<{ path: string; cmdline: string }> }
+interface RunArgs { runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; xenstoreSocket?: string; guests: Array<{ path: string; cmdline: string }> }
 
 function intArg(opt: string, v: string | undefined, min: number, max: number): number {
   if (v === undefined) throw new UsageError(`run: ${opt} needs a value`);
@@ -45,6 +47,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case "--stats": a.stats = true; break;
       case "--spin": a.spin = true; break;
       case "--trace": a.trace = value(); break;
+      case "--xenstore-socket": a.xenstoreSocket = value(); break;
       default:
         if (arg.startsWith("-")) throw new UsageError(`run: unknown option '${arg}'`);
         a.guests.push({ path: arg, cmdline });
@@ -68,13 +71,29 @@ export async function run(argv: string[]): Promise<number> {
       throw e;
     }
   }
+  let socketDir: string | undefined;
+  if (!a.xenstoreSocket) {
+    socketDir = mkdtempSync(join(tmpdir(), "xenwasm-"));
+    a.xenstoreSocket = join(socketDir, "xenstored.sock");
+  }
+  process.stderr.write(`xenwasm: xenstore socket: ${a.xenstoreSocket} (XENSTORED_PATH=${a.xenstoreSocket} xenstore-ls)\n`);
   const opts = {
-    guests: specs, seed: a.seed, spin: a.spin,
+    guests: specs, seed: a.seed, spin: a.spin, xenstoreSocket: a.xenstoreSocket,
     output: (line: string) => process.stdout.write(line + "\n"),
     log: (line: string) => process.stderr.write(`xenwasm: ${line}\n`),
   };
   if (a.runner === "deterministic") process.stderr.write(`xenwasm: deterministic runner, seed ${a.seed}\n`);
-  const result: RunResult = a.runner === "deterministic" ? runDeterministic(opts) : await runThreaded(opts);
+  let result: RunResult;
+  try {
+    result = a.runner === "deterministic" ? await runDeterministic(opts) : await runThreaded(opts);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EADDRINUSE" || (e as NodeJS.ErrnoException).code === "EACCES" || /is not a socket/.test((e as Error).message)) {
+      throw new UsageError(`run: cannot listen on xenstore socket ${a.xenstoreSocket}: ${(e as Error).message}`);
+    }
+    throw e;
+  } finally {
+    if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+  }
   if (a.trace) writeFileSync(a.trace, result.trace.join("\n") + "\n");
   if (a.stats) {
     for (const d of result.domains) process.stderr.write(`xenwasm: ${d.name} (${d.domid}): ${d.reason}, ${d.hypercalls} hypercalls, ${d.events} events, ${d.violations} refused grant accesses\n`);

@@ -19,6 +19,8 @@ export interface RunOptions {
   output(line: string): void;
   /** Receives harness messages (crashes, deadlock reports). */
   log(line: string): void;
+  /** Where to expose xenstored as a Unix socket for dom0's tools (none: guests' rings only). */
+  xenstoreSocket?: string;
   /** Threaded runner: idle domains spin instead of sleeping in Atomics.wait (benchmarks). */
   spin?: boolean;
   /** Deterministic runner: stop when virtual time passes this (ns); default 1 hour. */

@@ -7,6 +7,8 @@ import { Hypervisor, type RunnerHooks } from "../hypervisor/hypervisor.js";
 import { guestImports } from "../hypervisor/imports.js";
 import { fireTimerIfDue, publishWallclock, timerDeadline } from "../hypervisor/vcpu.js";
 import { createGuest, createHostDom0 } from "../toolstack/builder.js";
+import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
+import { Xenstored } from "../xenstore/xenstored.js";
 import { ConsoleLines, enter, exitCodeOf, resultOf, rng, teardown, type DomainResult, type RunOptions, type RunResult } from "./common.js";
 
 /** Virtual time one entry into a guest costs, so that time moves while domains run. */
@@ -18,8 +20,11 @@ interface Guest { dom: Domain; start: () => void; upcall: () => void; started: b
 /** Raised when every live domain waits with nothing pending and no timer armed. */
 class Deadlock extends Error {}
 
+/** Guest steps between two yields to the event loop (socket clients are served there). */
+export const STEPS_PER_YIELD = 256;
+
 /** Runs `opts.guests` to completion on this thread and returns the result. */
-export function runDeterministic(opts: RunOptions): RunResult {
+export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
   let now = 0n;
   const trace: string[] = [];
   const random = rng(opts.seed);
@@ -46,15 +51,21 @@ export function runDeterministic(opts: RunOptions): RunResult {
   };
   const hv = new Hypervisor(hooks);
   const dom0 = createHostDom0(hv);
+  const xsd = new Xenstored(hv, dom0, opts.log);
   const guests: Guest[] = opts.guests.map((spec, i) => {
     const dom = createGuest(hv, dom0, { domid: i + 1, name: spec.name, memMiB: spec.memMiB, cmdline: spec.cmdline });
+    introduceDomain(xsd, dom);
     const inst = new WebAssembly.Instance(spec.module, guestImports(hv, dom));
     const ex = inst.exports as { xen_start: (a: number) => void; xen_upcall: () => void };
     return { dom, start: () => ex.xen_start(4096), upcall: () => ex.xen_upcall(), started: false, done: false };
   });
 
+  /** Runs domain 0's services: xenstored answers the rings that were kicked. */
+  const serviceDom0 = () => { while (xsd.service()) { /* replies may unblock more requests */ } };
+
   const finish = (g: Guest, message?: string) => {
     g.done = true;
+    releaseDomain(xsd, g.dom);
     g.message = message;
     drainConsoleRing(hv, g.dom);
     lines.flush(g.dom.domid, g.dom.name);
@@ -65,6 +76,7 @@ export function runDeterministic(opts: RunOptions): RunResult {
 
   /** Runs one scheduling step; false when nothing can run before `until` (or ever). */
   function step(until: bigint | null): boolean {
+    serviceDom0();
     const runnable = guests.filter((g) => !g.done && !onStack.has(g.dom) && (!g.started || g.dom.upcallDue()));
     if (runnable.length === 0) {
       const deadlines = guests.filter((g) => !g.done).map((g) => timerDeadline(g.dom)).filter((t): t is bigint => t !== null);
@@ -97,6 +109,7 @@ export function runDeterministic(opts: RunOptions): RunResult {
       onStack.delete(g.dom);
     }
     drainConsoleRing(hv, g.dom);
+    serviceDom0();
     if (r.kind === "exit" || g.dom.state === DomState.Shutdown) finish(g, r.kind === "exit" ? r.message : "shut down");
     // Remote shutdowns (privileged domains) end other guests too.
     for (const o of guests) if (!o.done && o.dom.state === DomState.Shutdown && !onStack.has(o.dom)) finish(o, "shut down by another domain");
@@ -104,13 +117,27 @@ export function runDeterministic(opts: RunOptions): RunResult {
   }
 
   let error: string | undefined;
+  if (opts.xenstoreSocket) await xsd.listen(opts.xenstoreSocket);
   try {
-    while (guests.some((g) => !g.done)) step(null);
+    for (let steps = 0; guests.some((g) => !g.done); steps++) {
+      try {
+        step(null);
+      } catch (e) {
+        // Idle guests with xenstore watches wait for the outside world (xenstore-write, ...).
+        if (!(e instanceof Deadlock) || !opts.xenstoreSocket || !xsd.guestsWaitForInput()) throw e;
+        await new Promise<void>((resolve) => { xsd.onExternalInput = resolve; });
+        xsd.onExternalInput = () => {};
+        continue;
+      }
+      if (steps % STEPS_PER_YIELD === 0) await new Promise((r) => setImmediate(r));
+    }
   } catch (e) {
     if (!(e instanceof Deadlock)) throw e;
     error = e.message;
     opts.log(`run stopped: ${e.message}`);
     for (const g of guests) if (!g.done) { drainConsoleRing(hv, g.dom); lines.flush(g.dom.domid, g.dom.name); }
+  } finally {
+    xsd.close();
   }
   const domains: DomainResult[] = guests.map((g) => (g.done ? resultOf(g.dom, g.message) : { ...resultOf(g.dom), reason: "running" }));
   return { domains, exitCode: exitCodeOf(domains, error), trace, error };

@@ -7,6 +7,8 @@ import { Ctl, type Domain } from "../hypervisor/domain.js";
 import { drainConsoleRing } from "../hypervisor/console.js";
 import { Hypervisor, type RunnerHooks } from "../hypervisor/hypervisor.js";
 import { createGuest, createHostDom0 } from "../toolstack/builder.js";
+import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
+import { Xenstored } from "../xenstore/xenstored.js";
 import { ConsoleLines, exitCodeOf, resultOf, type DomainResult, type RunOptions, type RunResult } from "./common.js";
 import type { WorkerData, WorkerMessage } from "./worker.js";
 
@@ -29,12 +31,20 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
   };
   const hv = new Hypervisor(hooks);
   const dom0 = createHostDom0(hv);
-  const doms: Domain[] = opts.guests.map((spec, i) => createGuest(hv, dom0, { domid: i + 1, name: spec.name, memMiB: spec.memMiB, cmdline: spec.cmdline }));
+  const xsd = new Xenstored(hv, dom0, opts.log);
+  const doms: Domain[] = opts.guests.map((spec, i) => {
+    const d = createGuest(hv, dom0, { domid: i + 1, name: spec.name, memMiB: spec.memMiB, cmdline: spec.cmdline });
+    introduceDomain(xsd, d);
+    return d;
+  });
+  if (opts.xenstoreSocket) await xsd.listen(opts.xenstoreSocket);
   const descriptors = hv.domains().map((d) => d.desc);
   const results = new Map<number, DomainResult>();
   let error: string | undefined;
 
-  const drainAll = () => doms.forEach((d) => drainConsoleRing(hv, d));
+  // Domain 0's services on this thread: consoles and xenstored.
+  const drainAll = () => { doms.forEach((d) => drainConsoleRing(hv, d)); while (xsd.service()) { /* more may follow */ } };
+  xsd.onExternalInput = () => {};
   const timer = setInterval(drainAll, CONSOLE_POLL_MS);
   // Console notifications reach host dom0: wake up the daemon for them too.
   let stopped = false;
@@ -55,7 +65,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
   const watchdog = setInterval(() => {
     const live = doms.filter((d) => !results.has(d.domid));
     const events = doms.reduce((n, d) => n + d.ctl[Ctl.Events], 0);
-    const idle = live.length > 0 && live.every((d) => Atomics.load(d.ctl, Ctl.Idle) === 1 && !d.upcallDue() && !Atomics.load(d.ctl, Ctl.TimerArmed));
+    const idle = live.length > 0 && !xsd.guestsWaitForInput() && live.every((d) => Atomics.load(d.ctl, Ctl.Idle) === 1 && !d.upcallDue() && !Atomics.load(d.ctl, Ctl.TimerArmed));
     idleChecks = idle && events === lastEvents ? idleChecks + 1 : 0;
     lastEvents = events;
     if (idleChecks >= IDLE_CHECKS) {
@@ -76,6 +86,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
       if (m.type === "console") { lines.write(m.domid, d.name, m.bytes); return; }
       drainConsoleRing(hv, d);
       lines.flush(d.domid, d.name);
+      releaseDomain(xsd, d);
       reported = true;
       if (m.type === "error") {
         error = `harness error in domain ${d.name}: ${m.message}`;
@@ -95,6 +106,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
   stopped = true;
   clearInterval(timer);
   clearInterval(watchdog);
+  xsd.close();
   drainAll();
   const domains = doms.map((d) => results.get(d.domid)!);
   return { domains, exitCode: exitCodeOf(domains, error), trace: [], error };

@@ -1,0 +1,56 @@
+// The xenstore wire framing shared by both transports: a 16-byte `struct xsd_sockmsg` header
+// (type, req_id, tx_id, len; little-endian) followed by `len` payload bytes.
+import { k, layout } from "../abi/layout.js";
+import type { XsMessage } from "./store.js";
+
+const H = layout("struct xsd_sockmsg");
+/** Header size (16). */
+export const HEADER_SIZE = H.size;
+/** Largest payload a message may carry (XENSTORE_PAYLOAD_MAX, 4096). */
+export const PAYLOAD_MAX = k("XENSTORE_PAYLOAD_MAX");
+
+/** Encodes `msg` as header + payload. Throws if the payload is over PAYLOAD_MAX. */
+export function encode(msg: XsMessage): Uint8Array {
+  if (msg.payload.length > PAYLOAD_MAX) throw new Error(`xenstore reply of ${msg.payload.length} bytes exceeds ${PAYLOAD_MAX}`);
+  const out = new Uint8Array(HEADER_SIZE + msg.payload.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(H.type, msg.type, true);
+  v.setUint32(H.req_id, msg.reqId, true);
+  v.setUint32(H.tx_id, msg.txId, true);
+  v.setUint32(H.len, msg.payload.length, true);
+  out.set(msg.payload, HEADER_SIZE);
+  return out;
+}
+
+/** A framing error: the peer sent a header xenstored cannot accept (C xenstored drops the peer). */
+export class FramingError extends Error {}
+
+/**
+ * Reassembles messages from a byte stream. Feed bytes as they arrive; complete messages come
+ * out in order. A header announcing more than PAYLOAD_MAX bytes is a FramingError.
+ */
+export class Deframer {
+  private buf = new Uint8Array(0);
+
+  /** Adds `bytes` and returns the messages completed by them. */
+  push(bytes: Uint8Array): XsMessage[] {
+    const joined = new Uint8Array(this.buf.length + bytes.length);
+    joined.set(this.buf);
+    joined.set(bytes, this.buf.length);
+    this.buf = joined;
+    const out: XsMessage[] = [];
+    for (;;) {
+      if (this.buf.length < HEADER_SIZE) break;
+      const v = new DataView(this.buf.buffer, this.buf.byteOffset, HEADER_SIZE);
+      const len = v.getUint32(H.len, true);
+      if (len > PAYLOAD_MAX) throw new FramingError(`message announces ${len} payload bytes (max ${PAYLOAD_MAX})`);
+      if (this.buf.length < HEADER_SIZE + len) break;
+      out.push({ type: v.getUint32(H.type, true), reqId: v.getUint32(H.req_id, true), txId: v.getUint32(H.tx_id, true), payload: this.buf.slice(HEADER_SIZE, HEADER_SIZE + len) });
+      this.buf = this.buf.slice(HEADER_SIZE + len);
+    }
+    return out;
+  }
+
+  /** Bytes received but not yet part of a complete message. */
+  get pending(): number { return this.buf.length; }
+}

@@ -15,3 +15,5 @@ export * from "./gnttab";
 export * from "./console";
 export * from "./time";
 export * from "./sched";
+export * from "./xenstore";
+export * from "./xenbus";

@@ -17,3 +17,4 @@ export * from "./time";
 export * from "./sched";
 export * from "./xenstore";
 export * from "./xenbus";
+export * from "./ring";

@@ -1,13 +1,13 @@
 // The xenstore wire framing shared by both transports: a 16-byte `struct xsd_sockmsg` header
 // (type, req_id, tx_id, len; little-endian) followed by `len` payload bytes.
-import { k, layout } from "../abi/layout.js";
+import { layout } from "../abi/layout.js";
+import { PAYLOAD_MAX } from "./wire.js";
 import type { XsMessage } from "./store.js";
 
 const H = layout("struct xsd_sockmsg");
 /** Header size (16). */
 export const HEADER_SIZE = H.size;
-/** Largest payload a message may carry (XENSTORE_PAYLOAD_MAX, 4096). */
-export const PAYLOAD_MAX = k("XENSTORE_PAYLOAD_MAX");
+export { PAYLOAD_MAX };
 
 /** Encodes `msg` as header + payload. Throws if the payload is over PAYLOAD_MAX. */
 export function encode(msg: XsMessage): Uint8Array {

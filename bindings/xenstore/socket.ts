@@ -54,6 +54,5 @@ export async function listenXenstoreSocket(path: string, nextId: () => number, h
     server.listen(path, () => { server.off("error", reject); resolve(); });
   });
   chmodSync(path, 0o600);
-  server.unref();
   return server;
 }

@@ -56,7 +56,7 @@ describe.each(["deterministic", "threads"])("xenstore-utils against xenwasm run 
       expect(tool(sock, "xenstore-read", "/tool/test/a").stdout).toBe("hello\n");
       expect(tool(sock, "xenstore-list", "/tool/test").stdout).toBe("a\n");
       expect(tool(sock, "xenstore-chmod", "/tool/test/a", "n1", "r2").status).toBe(0);
-      expect(tool(sock, "xenstore-ls", "-p", "/tool/test").stdout).toMatch(/a = "hello" +\. +\(n1,r2\)/);
+      expect(tool(sock, "xenstore-ls", "-p", "/tool/test").stdout).toMatch(/a = "hello"[ .]+\(n1,r2\)/);
       expect(tool(sock, "xenstore-rm", "/tool/test").status).toBe(0);
       const gone = tool(sock, "xenstore-read", "/tool/test/a");
       expect(gone.status).not.toBe(0);

@@ -2,52 +2,13 @@
 // and a seeded fuzz run. Each must get one clear reply while the store and the other clients stay
 // as they were.
 import { describe, expect, it } from "vitest";
+import { Client, ERRNAMES, OK, err, type Result } from "./client.js";
 import { XenStore, XS, type XsConnection, type XsMessage } from "../../bindings/xenstore/store.js";
 import { bin, bytes } from "../../bindings/xenstore/wire.js";
 import { abi, k } from "../../bindings/abi/layout.js";
 
-const ERRNAMES = abi().tables["xsd_errors[].errstring"] as string[];
 const MAX = k("XENSTORE_PAYLOAD_MAX");
-type Result = { ok: string } | { err: string };
-const OK: Result = { ok: "OK\0" };
-const err = (name: string): Result => ({ err: name });
-let nextConn = 1;
 
-/** A connection that keeps what it is sent and checks that each request gets exactly one well-formed reply. */
-class Client implements XsConnection {
-  readonly id = nextConn++;
-  readonly inbox: XsMessage[] = [];
-  private seen = 0;
-  constructor(readonly store: XenStore, readonly domid: number, readonly privileged = false) {
-    store.connect(this);
-  }
-  send(m: XsMessage): void {
-    this.inbox.push(m);
-  }
-  raw(type: number, payload: Uint8Array, txId = 0, reqId = 1): Result {
-    const before = this.inbox.length;
-    this.store.request(this, { type, reqId, txId, payload });
-    const replies = this.inbox.slice(before).filter((m) => m.type !== XS.WATCH_EVENT);
-    expect(replies).toHaveLength(1);
-    const r = replies[0];
-    expect([r.reqId, r.txId]).toEqual([reqId >>> 0, txId >>> 0]);
-    expect(r.payload.length).toBeLessThanOrEqual(MAX);
-    const data = bin(r.payload);
-    if (r.type === XS.ERROR) {
-      expect(ERRNAMES).toContain(data.slice(0, -1));
-      expect(data.endsWith("\0")).toBe(true);
-      return { err: data.slice(0, -1) };
-    }
-    expect(r.type).toBe(type);
-    return { ok: data };
-  }
-  req(type: number, payload: string, txId = 0) { return this.raw(type, bytes(payload), txId); }
-  events(): Array<[string, string]> {
-    const out = this.inbox.slice(this.seen).filter((m) => m.type === XS.WATCH_EVENT).map((m) => bin(m.payload).split("\0").slice(0, 2) as [string, string]);
-    this.seen = this.inbox.length;
-    return out;
-  }
-}
 
 /** A store with dom0, a hostile guest 5 and a bystander guest 7 that owns a node and watches it. */
 function world() {

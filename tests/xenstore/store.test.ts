@@ -2,65 +2,12 @@
 // permissions, watches, domains, features, quotas and the toolstack API. Each client is a fake
 // connection that records what the store sends it.
 import { describe, expect, it } from "vitest";
+import { Client, ERRNAMES, OK, err, type Result } from "./client.js";
 import { DEFAULT_QUOTAS, XenStore, XS, XsError, type XsConnection, type XsHooks, type XsMessage, type XsQuotas } from "../../bindings/xenstore/store.js";
 import { bin, bytes } from "../../bindings/xenstore/wire.js";
 import { abi, k } from "../../bindings/abi/layout.js";
 
-const ERRNAMES = abi().tables["xsd_errors[].errstring"] as string[];
-type Result = { ok: string } | { err: string };
-const OK: Result = { ok: "OK\0" };
-const err = (name: string): Result => ({ err: name });
-let nextConn = 1;
 
-/** A connection that keeps everything the store sends it and checks the one-reply rule on each request. */
-class Client implements XsConnection {
-  readonly id = nextConn++;
-  readonly inbox: XsMessage[] = [];
-  private seen = 0;
-  private reqs = 0;
-  constructor(readonly store: XenStore, readonly domid: number, readonly privileged = false) {
-    store.connect(this);
-  }
-  send(m: XsMessage): void {
-    this.inbox.push(m);
-  }
-  req(type: number, payload: string | Uint8Array, txId = 0): Result {
-    const reqId = 7000 + ++this.reqs;
-    const before = this.inbox.length;
-    this.store.request(this, { type, reqId, txId, payload: typeof payload === "string" ? bytes(payload) : payload });
-    const replies = this.inbox.slice(before).filter((m) => m.type !== XS.WATCH_EVENT);
-    expect(replies).toHaveLength(1);
-    const r = replies[0];
-    expect([r.reqId, r.txId]).toEqual([reqId, txId >>> 0]);
-    expect([type, XS.ERROR]).toContain(r.type);
-    const data = bin(r.payload);
-    if (r.type !== XS.ERROR) return { ok: data };
-    expect(data.endsWith("\0")).toBe(true);
-    expect(ERRNAMES).toContain(data.slice(0, -1));
-    return { err: data.slice(0, -1) };
-  }
-  /** Watch events received since the last call, as [path, token]. */
-  events(): Array<[string, string]> {
-    const out = this.inbox.slice(this.seen).filter((m) => m.type === XS.WATCH_EVENT).map((m) => {
-      expect([m.reqId, m.txId]).toEqual([0, 0]);
-      const parts = bin(m.payload).split("\0");
-      expect(parts).toHaveLength(3);
-      expect(parts[2]).toBe("");
-      return [parts[0], parts[1]] as [string, string];
-    });
-    this.seen = this.inbox.length;
-    return out;
-  }
-  write(path: string, value: string, tx = 0) { return this.req(XS.WRITE, `${path}\0${value}`, tx); }
-  read(path: string, tx = 0) { return this.req(XS.READ, `${path}\0`, tx); }
-  mkdir(path: string, tx = 0) { return this.req(XS.MKDIR, `${path}\0`, tx); }
-  rm(path: string, tx = 0) { return this.req(XS.RM, `${path}\0`, tx); }
-  dir(path: string, tx = 0) { return this.req(XS.DIRECTORY, `${path}\0`, tx); }
-  getPerms(path: string) { return this.req(XS.GET_PERMS, `${path}\0`); }
-  setPerms(path: string, ...perms: string[]) { return this.req(XS.SET_PERMS, `${path}\0${perms.map((p) => `${p}\0`).join("")}`); }
-  watch(path: string, token: string) { return this.req(XS.WATCH, `${path}\0${token}\0`); }
-  unwatch(path: string, token: string) { return this.req(XS.UNWATCH, `${path}\0${token}\0`); }
-}
 
 /** A relative path of exactly `n` chars in components of at most 100 (a long name would overflow its parent's node-size quota). */
 function longPath(n: number, c = "a"): string {

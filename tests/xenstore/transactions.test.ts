@@ -2,53 +2,11 @@
 // examples in C xenstored's transaction.c), events at commit, accounting, and the cases of Xen's
 // tools/tests/xenstore/test-xenstore.c and QEMU's tests/unit/test-xs-node.c.
 import { describe, expect, it } from "vitest";
+import { Client, ERRNAMES, OK, err, type Result } from "./client.js";
 import { XenStore, XS, type XsConnection, type XsMessage, type XsQuotas } from "../../bindings/xenstore/store.js";
 import { bin, bytes } from "../../bindings/xenstore/wire.js";
 
-type Result = { ok: string } | { err: string };
-const OK: Result = { ok: "OK\0" };
-const err = (name: string): Result => ({ err: name });
-let nextConn = 1;
 
-/** A connection that keeps everything the store sends it and checks the one-reply rule on each request. */
-class Client implements XsConnection {
-  readonly id = nextConn++;
-  readonly inbox: XsMessage[] = [];
-  private seen = 0;
-  constructor(readonly store: XenStore, readonly domid: number, readonly privileged = false) {
-    store.connect(this);
-  }
-  send(m: XsMessage): void {
-    this.inbox.push(m);
-  }
-  req(type: number, payload: string, txId = 0): Result {
-    const before = this.inbox.length;
-    this.store.request(this, { type, reqId: 99, txId, payload: bytes(payload) });
-    const replies = this.inbox.slice(before).filter((m) => m.type !== XS.WATCH_EVENT);
-    expect(replies).toHaveLength(1);
-    expect([replies[0].reqId, replies[0].txId]).toEqual([99, txId]);
-    const data = bin(replies[0].payload);
-    if (replies[0].type === XS.ERROR) return { err: data.slice(0, -1) };
-    expect(replies[0].type).toBe(type);
-    return { ok: data };
-  }
-  events(): Array<[string, string]> {
-    const out = this.inbox.slice(this.seen).filter((m) => m.type === XS.WATCH_EVENT).map((m) => bin(m.payload).split("\0").slice(0, 2) as [string, string]);
-    this.seen = this.inbox.length;
-    return out;
-  }
-  start(tx = 0): number {
-    const r = this.req(XS.TRANSACTION_START, "\0", tx) as { ok: string };
-    expect(r.ok).toMatch(/^\d+\0$/);
-    return Number.parseInt(r.ok);
-  }
-  end(tx: number, commit: boolean) { return this.req(XS.TRANSACTION_END, commit ? "T\0" : "F\0", tx); }
-  write(path: string, value: string, tx = 0) { return this.req(XS.WRITE, `${path}\0${value}`, tx); }
-  read(path: string, tx = 0) { return this.req(XS.READ, `${path}\0`, tx); }
-  rm(path: string, tx = 0) { return this.req(XS.RM, `${path}\0`, tx); }
-  dir(path: string, tx = 0) { return this.req(XS.DIRECTORY, `${path}\0`, tx); }
-  watch(path: string, token: string) { return this.req(XS.WATCH, `${path}\0${token}\0`); }
-}
 
 function setup(quotas: Partial<XsQuotas> = {}) {
   const store = new XenStore({}, quotas);

@@ -1,13 +1,20 @@
 // The xenstore ring transport: a guest's `struct xenstore_domain_interface` page (frame 2) and
 // its event channel to domain 0. Requests are read from `req`, replies and watch events written
 // to `rsp`; indices are 32-bit atomics on the guest's shared memory (docs/misc/xenstore-ring.txt).
-import { layout } from "../abi/layout.js";
+import { k, layout } from "../abi/layout.js";
 import { FRAME_XENSTORE, PAGE_SIZE, type Domain } from "../hypervisor/domain.js";
 import { Deframer, FramingError, encode } from "./framing.js";
 import type { XsConnection, XsMessage } from "./store.js";
 
 const XI = layout("struct xenstore_domain_interface");
 const RING = XI.rsp - XI.req; // 1024
+/**
+ * Flow control for a guest that does not read its replies: requests stay unread in `req` while
+ * this many messages wait for space in `rsp` (C xenstored's outstanding-request quota, 20), and
+ * watch events beyond MAX_QUEUED_EVENTS are dropped with a log line (as XSA-326 has it).
+ */
+export const MAX_QUEUED_REPLIES = 20, MAX_QUEUED_EVENTS = 1000;
+const XS_WATCH_EVENT = k("XS_WATCH_EVENT");
 
 /** One domain's xenstore connection over its ring page; `notify` kicks the guest's store port. */
 export class RingConnection implements XsConnection {
@@ -31,10 +38,17 @@ export class RingConnection implements XsConnection {
   /** Queues `msg` for the guest and writes as much as the response ring takes. */
   send(msg: XsMessage): void {
     if (this.broken) return;
+    if (msg.type === XS_WATCH_EVENT && this.out.length >= MAX_QUEUED_EVENTS) {
+      if (this.dropped++ === 0) this.log(`xenstored: domain ${this.dom.name} (${this.domid}) does not read its ring; dropping watch events`);
+      return;
+    }
     this.onSend(msg);
     this.out.push(encode(msg));
     this.flush();
   }
+
+  /** Watch events dropped because the guest did not read its ring. */
+  dropped = 0;
 
   /** Writes queued output into `rsp` (data first, then rsp_prod with release semantics). */
   flush(): void {
@@ -62,6 +76,9 @@ export class RingConnection implements XsConnection {
   /** Reads new requests from `req`; returns how many messages were handled. */
   service(): number {
     if (this.broken) return 0;
+    this.flush();
+    // A guest that leaves its replies unread gets no more requests served until it reads them.
+    if (this.out.length >= MAX_QUEUED_REPLIES) return 0;
     const d = this.dom;
     const cons = Atomics.load(d.i32, this.idx(XI.req_cons)) >>> 0;
     const prod = Atomics.load(d.i32, this.idx(XI.req_prod)) >>> 0;

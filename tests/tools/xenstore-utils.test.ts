@@ -28,7 +28,9 @@ async function until<T>(what: string, fn: () => T | undefined, ms = 15_000): Pro
 
 function start(runner: string, sock: string): { child: ChildProcess; out: () => string; exit: Promise<number | null> } {
   let out = "";
-  const child = spawn(process.execPath, [join(ROOT, "bin/xenwasm.js"), "run", "--runner", runner, "--xenstore-socket", sock, join(ROOT, "build/examples/idle.wasm")], { cwd: ROOT });
+  // idle is domain 1; a hostile xenstore client (never reads its replies) runs beside it.
+  const child = spawn(process.execPath, [join(ROOT, "bin/xenwasm.js"), "run", "--runner", runner, "--xenstore-socket", sock,
+    join(ROOT, "build/examples/idle.wasm"), join(ROOT, "build/tests/xs_hostile.wasm")], { cwd: ROOT });
   child.stdout!.on("data", (b) => (out += b));
   child.stderr!.on("data", (b) => (out += b));
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -73,6 +75,7 @@ describe.each(["deterministic", "threads"])("xenstore-utils against xenwasm run 
       expect(tool(sock, "xenstore-write", "/local/domain/1/control/shutdown", "poweroff").status).toBe(0);
       const code = await Promise.race([run.exit, new Promise((r) => setTimeout(() => r("timeout"), 15_000))]);
       expect(run.out()).toMatch(/\[idle\]/);
+      expect(run.out()).toMatch(/\[xs_hostile\] xs_hostile: flooding xenstore/);
       expect(code).toBe(0);
     } finally {
       run.child.kill("SIGKILL");

@@ -3,7 +3,8 @@
 // control/shutdown, data, device); attaching a device writes the frontend and backend
 // directories with libxl's layout and permissions; detaching runs the Closing/Closed handshake.
 import { k } from "../abi/layout.js";
-import type { Domain } from "../hypervisor/domain.js";
+import { Ctl, FRAME_XENSTORE, type Domain } from "../hypervisor/domain.js";
+import { domainPath } from "../xenstore/path.js";
 import type { XsConnection, XsMessage } from "../xenstore/store.js";
 import type { Xenstored } from "../xenstore/xenstored.js";
 
@@ -71,8 +72,6 @@ export function xsRead(xsd: Xenstored, path: string): string | undefined {
   }
 }
 
-/** The home of domain `domid` in xenstore. */
-export function domainPath(domid: number): string { return `/local/domain/${domid}`; }
 
 /** Introduces `d`: writes its /local/domain/N nodes (owned by N) and connects its ring. */
 export function introduceDomain(xsd: Xenstored, d: Domain): void {
@@ -84,7 +83,7 @@ export function introduceDomain(xsd: Xenstored, d: Domain): void {
   for (const dir of ["control", "data", "device"]) xsWrite(xsd, `${base}/${dir}`, "", own);
   xsWrite(xsd, `${base}/control/shutdown`, "", own);
   xsd.attachDomain(d);
-  xsRequest(xsd, "INTRODUCE", String(d.domid), String(2 /* store frame */), String(d.ctl[9 /* Ctl.StorePort */]));
+  xsRequest(xsd, "INTRODUCE", String(d.domid), String(FRAME_XENSTORE), String(d.ctl[Ctl.StorePort]));
 }
 
 /** Releases `d` (its watches and transactions go) and removes its /local/domain/N tree. */

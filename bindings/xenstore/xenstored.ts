@@ -3,7 +3,7 @@
 // plays domain 0 when a guest kicks its store port.
 import type { Server } from "node:net";
 import { k } from "../abi/layout.js";
-import { PORT_WORDS, type Domain } from "../hypervisor/domain.js";
+import { Ctl, PORT_WORDS, type Domain } from "../hypervisor/domain.js";
 import { sendPort } from "../hypervisor/evtchn.js";
 import type { Hypervisor } from "../hypervisor/hypervisor.js";
 import { RingConnection } from "./ring.js";
@@ -14,7 +14,7 @@ const XS_WATCH = k("XS_WATCH"), XS_UNWATCH = k("XS_UNWATCH"), XS_RESET_WATCHES =
 
 /** The store port of guest `d` as seen from domain 0 (the other end of the guest's store port). */
 function dom0StorePort(d: Domain): number {
-  return d.ports[d.ctl[9 /* Ctl.StorePort */] * PORT_WORDS + 2];
+  return d.ports[d.ctl[Ctl.StorePort] * PORT_WORDS + 2];
 }
 
 /** The xenstore daemon of one run: owns the store, the guests' ring connections and the socket. */

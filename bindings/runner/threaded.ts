@@ -44,7 +44,6 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
 
   // Domain 0's services on this thread: consoles and xenstored.
   const drainAll = () => { doms.forEach((d) => drainConsoleRing(hv, d)); while (xsd.service()) { /* more may follow */ } };
-  xsd.onExternalInput = () => {};
   const timer = setInterval(drainAll, CONSOLE_POLL_MS);
   // Console notifications reach host dom0: wake up the daemon for them too.
   let stopped = false;

@@ -18,3 +18,4 @@ export * from "./sched";
 export * from "./xenstore";
 export * from "./xenbus";
 export * from "./ring";
+export * from "./hostdev";

@@ -1,25 +1,38 @@
 // `xenwasm run`: boots guest modules as domains 1..N under one of the two runners, prints their
 // consoles, and exits when all have shut down (0 when all powered off).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { GuestLoadError, loadGuest } from "../runner/guest.js";
 import { domainNames, type GuestSpec, type RunResult } from "../runner/common.js";
 import { runDeterministic } from "../runner/deterministic.js";
 import { runThreaded } from "../runner/threaded.js";
 import { MAX_MEM_MIB, MIN_MEM_MIB } from "../toolstack/builder.js";
+import { MAX_DISKS, parseDiskArg, type DiskArg } from "../toolstack/disks.js";
+import { SECTOR_SIZE, type DiskSpec } from "../devices/blk.js";
+import type { BackendSpec } from "../runner/common.js";
 
 /** An error whose message is the whole story: printed as one line, exit status 2. */
 export class UsageError extends Error {}
 
 /** Usage text of `xenwasm run`. */
 export const RUN_USAGE = `xenwasm run [--runner deterministic|threads] [--spin] [--seed N] [--mem MIB] [--stats] [--trace FILE]
-            [--xenstore-socket PATH] [--cmdline STR] GUEST.wasm [[--cmdline STR] GUEST.wasm ...]
+            [--xenstore-socket PATH] [--disk PATH[,ro] ...] [--backend DOM0.wasm]
+            [--cmdline STR] GUEST.wasm [[--cmdline STR] GUEST.wasm ...]
   boots each GUEST.wasm as domains 1..N; --cmdline applies to the guests after it;
+  --disk attaches a raw image to the first guest as xvda, xvdb, ... (,ro: read-only), served by
+  domain 0, a WebAssembly backend domain (build/drivers/dom0.wasm unless --backend names another);
   --spin (threads) keeps idle domains polling instead of sleeping;
   xenstored listens on --xenstore-socket (default: a per-run path, printed at start)`;
 
-interface RunArgs { runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; xenstoreSocket?: string; guests: Array<{ path: string; cmdline: string }> }
+interface RunArgs {
+  runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; xenstoreSocket?: string;
+  guests: Array<{ path: string; cmdline: string }>; disks: DiskArg[]; backend?: string;
+}
+
+/** The backend domain `xenwasm run` starts when a disk is attached and --backend is not given. */
+export const DEFAULT_BACKEND = join(dirname(fileURLToPath(import.meta.url)), "../../../build/drivers/dom0.wasm");
 
 function intArg(opt: string, v: string | undefined, min: number, max: number): number {
   if (v === undefined) throw new UsageError(`run: ${opt} needs a value`);
@@ -29,7 +42,7 @@ function intArg(opt: string, v: string | undefined, min: number, max: number): n
 
 /** Parses the arguments of `xenwasm run`; throws UsageError with one line. */
 export function parseRunArgs(argv: string[]): RunArgs {
-  const a: RunArgs = { runner: "deterministic", spin: false, seed: 1, memMiB: 32, stats: false, guests: [] };
+  const a: RunArgs = { runner: "deterministic", spin: false, seed: 1, memMiB: 32, stats: false, guests: [], disks: [] };
   let cmdline = "";
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -48,6 +61,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case "--spin": a.spin = true; break;
       case "--trace": a.trace = value(); break;
       case "--xenstore-socket": a.xenstoreSocket = value(); break;
+      case "--disk":
+        try { a.disks.push(parseDiskArg(value())); } catch (e) { throw new UsageError(`run: ${(e as Error).message}`); }
+        break;
+      case "--backend": a.backend = value(); break;
       default:
         if (arg.startsWith("-")) throw new UsageError(`run: unknown option '${arg}'`);
         a.guests.push({ path: arg, cmdline });
@@ -55,7 +72,22 @@ export function parseRunArgs(argv: string[]): RunArgs {
   }
   if (a.guests.length === 0) throw new UsageError("run: no guest given (usage: xenwasm run [options] GUEST.wasm ...)");
   if (a.spin && a.runner !== "threads") throw new UsageError("run: --spin needs --runner threads");
+  if (a.disks.length > MAX_DISKS) throw new UsageError(`run: at most ${MAX_DISKS} disks (xvda..xvdp), not ${a.disks.length}`);
   return a;
+}
+
+/** Checks each --disk image (a regular file of at least one sector, writable unless ,ro). */
+function checkDisks(disks: DiskArg[]): DiskSpec[] {
+  return disks.map((d) => {
+    let st;
+    try { st = statSync(d.path); } catch (e) { throw new UsageError(`run: --disk ${d.path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`); }
+    if (!st.isFile()) throw new UsageError(`run: --disk ${d.path}: not a regular file`);
+    if (st.size < SECTOR_SIZE) throw new UsageError(`run: --disk ${d.path}: smaller than one ${SECTOR_SIZE}-byte sector`);
+    try { accessSync(d.path, d.readonly ? constants.R_OK : constants.R_OK | constants.W_OK); } catch {
+      throw new UsageError(`run: --disk ${d.path}: not ${d.readonly ? "readable" : "readable and writable (add ,ro for a read-only disk)"}`);
+    }
+    return { kind: "file", path: d.path, readonly: d.readonly };
+  });
 }
 
 /** Runs `xenwasm run` with `argv`; returns the exit status. */
@@ -77,8 +109,18 @@ export async function run(argv: string[]): Promise<number> {
     a.xenstoreSocket = join(socketDir, "xenstored.sock");
   }
   process.stderr.write(`xenwasm: xenstore socket: ${a.xenstoreSocket} (XENSTORED_PATH=${a.xenstoreSocket} xenstore-ls)\n`);
+  let backend: BackendSpec | undefined;
+  if (a.disks.length || a.backend) {
+    const path = a.backend ?? DEFAULT_BACKEND;
+    let module: WebAssembly.Module;
+    try { module = loadGuest(path).module; } catch (e) {
+      if (e instanceof GuestLoadError) throw new UsageError(`run: backend: ${e.message}${a.backend ? "" : " (run npm run build)"}`);
+      throw e;
+    }
+    backend = { module, name: "dom0", memMiB: a.memMiB, cmdline: "", disks: checkDisks(a.disks) };
+  }
   const opts = {
-    guests: specs, seed: a.seed, spin: a.spin, xenstoreSocket: a.xenstoreSocket,
+    guests: specs, seed: a.seed, spin: a.spin, xenstoreSocket: a.xenstoreSocket, backend,
     output: (line: string) => process.stdout.write(line + "\n"),
     log: (line: string) => process.stderr.write(`xenwasm: ${line}\n`),
   };

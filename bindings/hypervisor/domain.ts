@@ -49,6 +49,8 @@ export const enum Ctl {
   Events = 14,
   /** 1 while the vCPU sleeps with no timer armed (threaded runner's idle detection). */
   Idle = 15,
+  /** Futex word of dom0's user space (xenstored, console daemon): bumped on events to user ports. */
+  HostWake = 16,
   /** GFN of grant frame i at GrantFrames + i, -1 while unmapped. */
   GrantFrames = 32,
   /** Port bound to VIRQ v at VirqPorts + v, 0 when unbound. */
@@ -88,12 +90,15 @@ export interface DomainDescriptor {
 }
 
 const SHADOW_WORDS = NR_EVTCHN_PORTS / 32;
+// The control buffer: Ctl words, the shadow pending bitmap, then the user-port bitmap and the
+// user ports' pending bitmap (docs/ABI.md §2: ports bound by dom0's user space).
+const CONTROL_WORDS = Ctl.Size + 3 * SHADOW_WORDS;
 
 /** Creates the shared buffers of a new domain (state Building). `memory` null: host dom0. */
 export function newDomainDescriptor(domid: number, name: string, memory: WebAssembly.Memory | null, privileged: boolean): DomainDescriptor {
   const d: DomainDescriptor = {
     domid, name, memory,
-    control: new SharedArrayBuffer((Ctl.Size + SHADOW_WORDS) * 4),
+    control: new SharedArrayBuffer(CONTROL_WORDS * 4),
     evtchn: new SharedArrayBuffer(NR_EVTCHN_PORTS * PORT_WORDS * 4),
     active: new SharedArrayBuffer(MAX_GRANT_FRAMES * GRANTS_PER_FRAME * 4),
     maptrack: new SharedArrayBuffer(MAPTRACK_SIZE * MAP_WORDS * 4),
@@ -130,6 +135,10 @@ export class Domain {
   readonly ctl: Int32Array;
   /** Pending bits recorded while shared_info is unmapped (and for the host's dom0). */
   readonly shadow: Int32Array;
+  /** Ports consumed by dom0's user space (the harness's xenstored and console daemon), one bit each. */
+  readonly userPorts: Int32Array;
+  /** Pending bits of the user ports: never in shared_info, so the domain's kernel never sees them. */
+  readonly userPending: Int32Array;
   readonly ports: Int32Array;
   readonly active: Int32Array;
   readonly maps: Int32Array;
@@ -146,6 +155,8 @@ export class Domain {
     this.name = desc.name;
     this.ctl = new Int32Array(desc.control, 0, Ctl.Size);
     this.shadow = new Int32Array(desc.control, Ctl.Size * 4, SHADOW_WORDS);
+    this.userPorts = new Int32Array(desc.control, (Ctl.Size + SHADOW_WORDS) * 4, SHADOW_WORDS);
+    this.userPending = new Int32Array(desc.control, (Ctl.Size + 2 * SHADOW_WORDS) * 4, SHADOW_WORDS);
     this.ports = new Int32Array(desc.evtchn);
     this.active = new Int32Array(desc.active);
     this.maps = new Int32Array(desc.maptrack);
@@ -192,10 +203,26 @@ export class Domain {
     return Atomics.load(this.u8, si + UPCALL_PENDING) !== 0 && Atomics.load(this.u8, si + UPCALL_MASK) === 0;
   }
 
+  /**
+   * Hands `port` to dom0's user space (as binding it through /dev/xen/evtchn does): its events
+   * wake the harness's services (HostWake) and never reach the domain's own upcall.
+   */
+  setUserPort(port: number, on: boolean): void {
+    const bit = 1 << (port & 31);
+    if (on) Atomics.or(this.userPorts, port >>> 5, bit);
+    else { Atomics.and(this.userPorts, port >>> 5, ~bit); Atomics.and(this.userPending, port >>> 5, ~bit); }
+  }
+
+  /** True when `port` belongs to dom0's user space (setUserPort). */
+  isUserPort(port: number): boolean {
+    return (Atomics.load(this.userPorts, port >>> 5) & (1 << (port & 31))) !== 0;
+  }
+
   /** True when `port` is pending (in shared_info, or in the shadow bitmap before it is mapped). */
   portPending(port: number): boolean {
     const si = this.sharedInfo();
     const bit = 1 << (port & 31);
+    if (this.isUserPort(port)) return (Atomics.load(this.userPending, port >>> 5) & bit) !== 0;
     if (si < 0) return (Atomics.load(this.shadow, port >>> 5) & bit) !== 0;
     return (Atomics.load(this.i32, (si + PENDING) / 4 + (port >>> 5)) & bit) !== 0;
   }
@@ -204,6 +231,7 @@ export class Domain {
   clearPending(port: number): void {
     const si = this.sharedInfo();
     const bit = 1 << (port & 31);
+    if (this.isUserPort(port)) { Atomics.and(this.userPending, port >>> 5, ~bit); return; }
     if (si < 0) Atomics.and(this.shadow, port >>> 5, ~bit);
     else Atomics.and(this.i32, (si + PENDING) / 4 + (port >>> 5), ~bit);
   }
@@ -216,6 +244,12 @@ export class Domain {
     const si = this.sharedInfo();
     const word = port >>> 5, bit = 1 << (port & 31);
     Atomics.add(this.ctl, Ctl.Events, 1);
+    if (this.isUserPort(port)) {
+      const old = Atomics.or(this.userPending, word, bit);
+      if (old & bit) return false;
+      this.hostWake();
+      return true;
+    }
     if (si < 0) {
       const old = Atomics.or(this.shadow, word, bit);
       if (old & bit) return false;
@@ -249,6 +283,12 @@ export class Domain {
   wake(): void {
     Atomics.add(this.ctl, Ctl.Wake, 1);
     Atomics.notify(this.ctl, Ctl.Wake);
+  }
+
+  /** Wakes dom0's user space (the harness thread serving user ports). */
+  hostWake(): void {
+    Atomics.add(this.ctl, Ctl.HostWake, 1);
+    Atomics.notify(this.ctl, Ctl.HostWake);
   }
 
   /**

@@ -29,6 +29,7 @@ function setPort(d: Domain, port: number, state: Ecs, a = 0, b = 0): void {
   Atomics.store(d.ports, port * PORT_WORDS + 2, b);
   Atomics.store(d.ports, port * PORT_WORDS + 3, 0);
   Atomics.store(d.ports, port * PORT_WORDS, state);
+  if (state === Ecs.Free) d.setUserPort(port, false);
 }
 
 function validPort(port: number): boolean { return port > 0 && port < NR_EVTCHN_PORTS; }

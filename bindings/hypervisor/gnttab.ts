@@ -263,6 +263,21 @@ function mapped(hv: Hypervisor, d: Domain, handle: number, offset: number, len: 
   return { g, addr: d.maps[handle * MAP_WORDS + 3] * PAGE_SIZE + offset };
 }
 
+/**
+ * Resolves a host device's DMA of `len` bytes at bus address `bus` for dom0 `d`: the address must
+ * lie in a live GNTMAP_device_map mapping (writable when the device writes memory). Returns the
+ * granter and address, or a negative errno (the refusal is counted as a violation of `d`).
+ */
+export function dmaTarget(hv: Hypervisor, d: Domain, bus: number, len: number, write: boolean): { g: Domain; addr: number } | number {
+  const rel = bus - DEV_BUS_BASE;
+  const handle = Math.floor(rel / PAGE_SIZE);
+  if (!(rel >= 0 && Number.isSafeInteger(rel)) || !(handle < MAPTRACK_SIZE) || !(Atomics.load(d.maps, handle * MAP_WORDS) & MAP_DEVICE)) {
+    Atomics.add(d.ctl, Ctl.Violations, 1);
+    return E.FAULT;
+  }
+  return mapped(hv, d, handle, rel % PAGE_SIZE, len, write);
+}
+
 function localOk(d: Domain, addr: number, len: number): boolean {
   return addr >= 0 && len >= 0 && addr + len <= d.bytes;
 }

@@ -10,6 +10,7 @@ import { DomainExit, type Hypervisor } from "./hypervisor.js";
 import { memoryOp } from "./memory.js";
 import { schedOp } from "./sched.js";
 import { vcpuOp } from "./vcpu.js";
+import { deviceImports, type BlockDevice } from "../devices/blk.js";
 import { xenVersion } from "./version.js";
 
 /** Reads an AssemblyScript string (UTF-16, byte length at ptr-4) from guest memory, bounded. */
@@ -21,8 +22,11 @@ export function readAsString(d: Domain, ptr: number): string {
   return s;
 }
 
-/** The import object for guest domain `d` under hypervisor `hv`. */
-export function guestImports(hv: Hypervisor, d: Domain): WebAssembly.Imports {
+/**
+ * The import object for domain `d` under hypervisor `hv`: `xen`, `env`, and `dev` (host devices,
+ * docs/ABI.md §5: `dev` is dom0's, over `disks`; every other domain gets -EPERM from it).
+ */
+export function guestImports(hv: Hypervisor, d: Domain, disks: BlockDevice[] = [], log?: (line: string) => void): WebAssembly.Imports {
   const n = () => Atomics.add(d.ctl, Ctl.Hypercalls, 1);
   return {
     env: {
@@ -50,5 +54,6 @@ export function guestImports(hv: Hypervisor, d: Domain): WebAssembly.Imports {
       grant_store32: (h: number, off: number, v: number) => grantStore32(hv, d, h, off, v),
       grant_cmpxchg32: (h: number, off: number, e: number, r: number, out: number) => grantCmpxchg32(hv, d, h, off, e, r, out >>> 0),
     },
+    dev: deviceImports(hv, d, disks, log),
   };
 }

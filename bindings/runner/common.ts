@@ -7,6 +7,7 @@ import { unmapAll } from "../hypervisor/gnttab.js";
 import { DomainExit, type Hypervisor } from "../hypervisor/hypervisor.js";
 import { SHUTDOWN_NAMES } from "../hypervisor/sched.js";
 import { publishTime } from "../hypervisor/vcpu.js";
+import type { DiskSpec } from "../devices/blk.js";
 
 /** One guest to run: its compiled module and domain settings. */
 export interface GuestSpec { module: WebAssembly.Module; name: string; cmdline: string; memMiB: number }
@@ -25,6 +26,19 @@ export interface RunOptions {
   spin?: boolean;
   /** Deterministic runner: stop when virtual time passes this (ns); default 1 hour. */
   maxVirtualNs?: bigint;
+  /**
+   * Domain 0 as a WebAssembly backend domain (DESIGN §4); without it dom0 is the harness alone.
+   * `disks` are its host devices, attached to the first guest as xvda, xvdb, ...
+   */
+  backend?: BackendSpec;
+}
+
+/** The backend domain 0 of a run: its module and the host disks it serves. */
+export interface BackendSpec { module: WebAssembly.Module; name: string; memMiB: number; cmdline: string; disks: DiskSpec[] }
+
+/** How a disk appears in its backend's `params` node: the image path, or ram:<bytes>. */
+export function diskParams(spec: DiskSpec): { path: string; readonly: boolean } {
+  return { path: spec.kind === "file" ? spec.path : `ram:${spec.buffer.byteLength}`, readonly: spec.readonly };
 }
 
 /** How one domain ended. */

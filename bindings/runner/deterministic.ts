@@ -6,10 +6,12 @@ import { drainConsoleRing } from "../hypervisor/console.js";
 import { Hypervisor, type RunnerHooks } from "../hypervisor/hypervisor.js";
 import { guestImports } from "../hypervisor/imports.js";
 import { fireTimerIfDue, publishWallclock, timerDeadline } from "../hypervisor/vcpu.js";
-import { createGuest, createHostDom0 } from "../toolstack/builder.js";
+import { createDom0, createGuest, createHostDom0 } from "../toolstack/builder.js";
+import { attachDisks } from "../toolstack/disks.js";
+import { openDisk } from "../devices/blk.js";
 import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
 import { Xenstored } from "../xenstore/xenstored.js";
-import { ConsoleLines, enter, exitCodeOf, resultOf, rng, teardown, type DomainResult, type RunOptions, type RunResult } from "./common.js";
+import { ConsoleLines, diskParams, enter, exitCodeOf, resultOf, rng, teardown, type DomainResult, type RunOptions, type RunResult } from "./common.js";
 
 /** Virtual time one entry into a guest costs, so that time moves while domains run. */
 export const QUANTUM_NS = 1_000n;
@@ -50,15 +52,28 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
     trace: (line) => trace.push(`${now} ${line}`),
   };
   const hv = new Hypervisor(hooks);
-  const dom0 = createHostDom0(hv);
+  const be = opts.backend;
+  const dom0 = be ? createDom0(hv, { name: be.name, memMiB: be.memMiB, cmdline: be.cmdline }) : createHostDom0(hv);
   const xsd = new Xenstored(hv, dom0, opts.log);
-  const guests: Guest[] = opts.guests.map((spec, i) => {
-    const dom = createGuest(hv, dom0, { domid: i + 1, name: spec.name, memMiB: spec.memMiB, cmdline: spec.cmdline });
-    introduceDomain(xsd, dom);
-    const inst = new WebAssembly.Instance(spec.module, guestImports(hv, dom));
+  const disks = be ? be.disks.map(openDisk) : [];
+  const instantiate = (dom: Domain, module: WebAssembly.Module): Guest => {
+    const inst = new WebAssembly.Instance(module, guestImports(hv, dom, dom.domid === 0 ? disks : [], opts.log));
     const ex = inst.exports as { xen_start: (a: number) => void; xen_upcall: () => void };
     return { dom, start: () => ex.xen_start(4096), upcall: () => ex.xen_upcall(), started: false, done: false };
-  });
+  };
+  const backend: Guest[] = [];
+  if (be) {
+    introduceDomain(xsd, dom0);
+    backend.push(instantiate(dom0, be.module));
+  }
+  const guests: Guest[] = [...backend, ...opts.guests.map((spec, i) => {
+    const dom = createGuest(hv, dom0, { domid: i + 1, name: spec.name, memMiB: spec.memMiB, cmdline: spec.cmdline });
+    introduceDomain(xsd, dom);
+    return instantiate(dom, spec.module);
+  })];
+  if (be && be.disks.length) attachDisks(xsd, 1, be.disks.map(diskParams));
+  /** Guests other than the backend domain: the run ends when they have all shut down. */
+  const domUs = guests.filter((g) => g.dom.domid !== 0);
 
   /** Runs domain 0's services: xenstored answers the rings that were kicked. */
   const serviceDom0 = () => { while (xsd.service()) { /* replies may unblock more requests */ } };
@@ -84,7 +99,7 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
       if (next === null || (until !== null && next > until)) {
         if (until !== null) { now = now > until ? now : until; return false; }
         if (onStack.size) return false;
-        throw new Deadlock(`every domain is idle with no event pending and no timer armed: ${guests.filter((g) => !g.done).map((g) => g.dom.name).join(", ")}`);
+        throw new Deadlock(`every domain is idle with no event pending and no timer armed: ${domUs.filter((g) => !g.done).map((g) => g.dom.name).join(", ")}`);
       }
       if (next > maxNs) throw new Deadlock(`virtual time limit reached (${maxNs} ns)`);
       if (next > now) now = next;
@@ -111,15 +126,17 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
     drainConsoleRing(hv, g.dom);
     serviceDom0();
     if (r.kind === "exit" || g.dom.state === DomState.Shutdown) finish(g, r.kind === "exit" ? r.message : "shut down");
+    // Domain 0 going down takes the host with it: every guest ends (crashed) too.
+    if (g.done && g.dom.domid === 0) for (const o of domUs) if (!o.done) hv.shutdown(o.dom, k("SHUTDOWN_crash"));
     // Remote shutdowns (privileged domains) end other guests too.
-    for (const o of guests) if (!o.done && o.dom.state === DomState.Shutdown && !onStack.has(o.dom)) finish(o, "shut down by another domain");
+    for (const o of guests) if (!o.done && o.dom.state === DomState.Shutdown && !onStack.has(o.dom)) finish(o, g.dom.domid === 0 && g.done ? "domain 0 went down" : "shut down by another domain");
     return true;
   }
 
   let error: string | undefined;
   if (opts.xenstoreSocket) await xsd.listen(opts.xenstoreSocket);
   try {
-    for (let steps = 0; guests.some((g) => !g.done); steps++) {
+    for (let steps = 0; domUs.some((g) => !g.done); steps++) {
       try {
         step(null);
       } catch (e) {
@@ -136,9 +153,13 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
     error = e.message;
     opts.log(`run stopped: ${e.message}`);
     for (const g of guests) if (!g.done) { drainConsoleRing(hv, g.dom); lines.flush(g.dom.domid, g.dom.name); }
+    // The guests are gone: the backend domain powers off with them (xl shutdown of the host).
+    for (const g of backend) if (!g.done) { hv.shutdown(g.dom, k("SHUTDOWN_poweroff")); finish(g, "the run ended"); }
   } finally {
     xsd.close();
+    disks.forEach((d) => d.close());
   }
-  const domains: DomainResult[] = guests.map((g) => (g.done ? resultOf(g.dom, g.message) : { ...resultOf(g.dom), reason: "running" }));
+  const crashed0 = backend.filter((g) => g.done && g.dom.ctl[Ctl.Reason] === k("SHUTDOWN_crash")).map((g) => resultOf(g.dom, g.message));
+  const domains: DomainResult[] = [...crashed0, ...domUs.map((g) => (g.done ? resultOf(g.dom, g.message) : { ...resultOf(g.dom), reason: "running" }))];
   return { domains, exitCode: exitCodeOf(domains, error), trace, error };
 }

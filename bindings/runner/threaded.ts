@@ -6,10 +6,11 @@ import { k } from "../abi/layout.js";
 import { Ctl, type Domain } from "../hypervisor/domain.js";
 import { drainConsoleRing } from "../hypervisor/console.js";
 import { Hypervisor, type RunnerHooks } from "../hypervisor/hypervisor.js";
-import { createGuest, createHostDom0 } from "../toolstack/builder.js";
+import { createDom0, createGuest, createHostDom0 } from "../toolstack/builder.js";
+import { attachDisks } from "../toolstack/disks.js";
 import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
 import { Xenstored } from "../xenstore/xenstored.js";
-import { ConsoleLines, exitCodeOf, resultOf, type DomainResult, type RunOptions, type RunResult } from "./common.js";
+import { ConsoleLines, diskParams, exitCodeOf, resultOf, type DomainResult, type RunOptions, type RunResult } from "./common.js";
 import type { WorkerData, WorkerMessage } from "./worker.js";
 
 /** How often the console daemon drains rings when no console event woke it (ms). */
@@ -30,27 +31,35 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
     seed: () => opts.seed,
   };
   const hv = new Hypervisor(hooks);
-  const dom0 = createHostDom0(hv);
+  const be = opts.backend;
+  const dom0 = be ? createDom0(hv, { name: be.name, memMiB: be.memMiB, cmdline: be.cmdline }) : createHostDom0(hv);
   const xsd = new Xenstored(hv, dom0, opts.log);
+  if (be) introduceDomain(xsd, dom0);
   const doms: Domain[] = opts.guests.map((spec, i) => {
     const d = createGuest(hv, dom0, { domid: i + 1, name: spec.name, memMiB: spec.memMiB, cmdline: spec.cmdline });
     introduceDomain(xsd, d);
     return d;
   });
+  if (be && be.disks.length) attachDisks(xsd, 1, be.disks.map(diskParams));
+  /** Every domain with a vCPU: the backend domain first, then the guests. */
+  const vcpus: Array<{ dom: Domain; module: WebAssembly.Module }> = [
+    ...(be ? [{ dom: dom0, module: be.module }] : []),
+    ...doms.map((dom, i) => ({ dom, module: opts.guests[i].module })),
+  ];
   if (opts.xenstoreSocket) await xsd.listen(opts.xenstoreSocket);
   const descriptors = hv.domains().map((d) => d.desc);
   const results = new Map<number, DomainResult>();
   let error: string | undefined;
 
-  // Domain 0's services on this thread: consoles and xenstored.
-  const drainAll = () => { doms.forEach((d) => drainConsoleRing(hv, d)); while (xsd.service()) { /* more may follow */ } };
+  // Domain 0's user space on this thread: consoles and xenstored.
+  const drainAll = () => { vcpus.forEach((v) => drainConsoleRing(hv, v.dom)); while (xsd.service()) { /* more may follow */ } };
   const timer = setInterval(drainAll, CONSOLE_POLL_MS);
-  // Console notifications reach host dom0: wake up the daemon for them too.
+  // Events on dom0's user ports (console, xenstore) wake the daemons up.
   let stopped = false;
   (async () => {
     while (!stopped) {
-      const w = Atomics.load(dom0.ctl, Ctl.Wake);
-      const r = Atomics.waitAsync(dom0.ctl, Ctl.Wake, w, 200);
+      const w = Atomics.load(dom0.ctl, Ctl.HostWake);
+      const r = Atomics.waitAsync(dom0.ctl, Ctl.HostWake, w, 200);
       if (r.async) await r.value;
       drainAll();
     }
@@ -63,8 +72,9 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
   let idleChecks = 0, lastEvents = -1;
   const watchdog = setInterval(() => {
     const live = doms.filter((d) => !results.has(d.domid));
-    const events = doms.reduce((n, d) => n + d.ctl[Ctl.Events], 0);
-    const idle = live.length > 0 && !xsd.guestsWaitForInput() && live.every((d) => Atomics.load(d.ctl, Ctl.Idle) === 1 && !d.upcallDue() && !Atomics.load(d.ctl, Ctl.TimerArmed));
+    const events = vcpus.reduce((n, v) => n + v.dom.ctl[Ctl.Events], 0);
+    const asleep = (d: Domain) => Atomics.load(d.ctl, Ctl.Idle) === 1 && !d.upcallDue() && !Atomics.load(d.ctl, Ctl.TimerArmed);
+    const idle = live.length > 0 && !xsd.guestsWaitForInput() && live.every(asleep) && (!be || results.has(0) || asleep(dom0));
     idleChecks = idle && events === lastEvents ? idleChecks + 1 : 0;
     lastEvents = events;
     if (idleChecks >= IDLE_CHECKS) {
@@ -76,37 +86,51 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
       workers.forEach((w) => w.terminate());
     }
   }, IDLE_CHECK_MS);
-  await Promise.all(doms.map((d, i) => new Promise<void>((resolve) => {
-    const wd: WorkerData = { domid: d.domid, module: opts.guests[i].module, domains: descriptors, epochNs, wallNs, seed: opts.seed, spin: opts.spin ?? false };
+  const exits = vcpus.map(({ dom: d, module }) => new Promise<void>((resolve) => {
+    const wd: WorkerData = {
+      domid: d.domid, module, domains: descriptors, epochNs, wallNs, seed: opts.seed, spin: opts.spin ?? false,
+      disks: d.domid === 0 && be ? be.disks : [],
+    };
     const w = new Worker(fileURLToPath(workerUrl), { workerData: wd });
     workers.push(w);
     let reported = false;
     w.on("message", (m: WorkerMessage) => {
       if (m.type === "console") { lines.write(m.domid, d.name, m.bytes); return; }
+      if (m.type === "log") { opts.log(m.message); return; }
       drainConsoleRing(hv, d);
       lines.flush(d.domid, d.name);
-      releaseDomain(xsd, d);
+      if (d.domid !== 0) releaseDomain(xsd, d);
       reported = true;
       if (m.type === "error") {
         error = `harness error in domain ${d.name}: ${m.message}`;
         opts.log(error);
         results.set(d.domid, { ...resultOf(d, m.message), reason: "crash" });
-        return;
+      } else {
+        results.set(d.domid, resultOf(d, m.message));
+        if (d.ctl[Ctl.Reason] === k("SHUTDOWN_crash")) opts.log(`domain ${d.name} (${d.domid}) crashed: ${m.message}`);
       }
-      results.set(d.domid, resultOf(d, m.message));
-      if (d.ctl[Ctl.Reason] === k("SHUTDOWN_crash")) opts.log(`domain ${d.name} (${d.domid}) crashed: ${m.message}`);
+      // Domain 0 going down takes the host with it: every guest ends (crashed) too.
+      if (d.domid === 0 && doms.some((o) => !results.has(o.domid))) for (const o of doms) hv.shutdown(o, k("SHUTDOWN_crash"));
     });
     w.on("error", (e) => { error = `worker of ${d.name} failed: ${e.message}`; opts.log(error); });
     w.on("exit", () => {
       if (!reported && !results.has(d.domid)) results.set(d.domid, { ...resultOf(d, "worker exited"), reason: "crash" });
       resolve();
     });
-  })));
+  }));
+  await Promise.all(be ? exits.slice(1) : exits);
+  if (be) {
+    // The guests are gone: the backend domain powers off with them.
+    hv.shutdown(dom0, k("SHUTDOWN_poweroff"));
+    await exits[0];
+    releaseDomain(xsd, dom0);
+  }
   stopped = true;
   clearInterval(timer);
   clearInterval(watchdog);
   xsd.close();
   drainAll();
-  const domains = doms.map((d) => results.get(d.domid)!);
+  const crashed0 = be && results.get(0)?.reason === "crash" ? [results.get(0)!] : [];
+  const domains = [...crashed0, ...doms.map((d) => results.get(d.domid)!)];
   return { domains, exitCode: exitCodeOf(domains, error), trace: [], error };
 }

@@ -6,13 +6,15 @@ import { Hypervisor, type RunnerHooks } from "../hypervisor/hypervisor.js";
 import { guestImports } from "../hypervisor/imports.js";
 import { fireTimerIfDue, publishWallclock, timerDeadline } from "../hypervisor/vcpu.js";
 import { enter, teardown } from "./common.js";
+import { openDisk, type DiskSpec } from "../devices/blk.js";
 
 /** What the main thread hands a worker. */
-export interface WorkerData { domid: number; module: WebAssembly.Module; domains: DomainDescriptor[]; epochNs: bigint; wallNs: bigint; seed: number; spin: boolean }
+export interface WorkerData { domid: number; module: WebAssembly.Module; domains: DomainDescriptor[]; epochNs: bigint; wallNs: bigint; seed: number; spin: boolean; disks: DiskSpec[] }
 
 /** Messages a worker posts to the main thread. */
 export type WorkerMessage =
   | { type: "console"; domid: number; bytes: Uint8Array }
+  | { type: "log"; domid: number; message: string }
   | { type: "exit"; domid: number; message?: string }
   | { type: "error"; domid: number; message: string };
 
@@ -43,8 +45,10 @@ const hooks: RunnerHooks = {
 const hv = new Hypervisor(hooks);
 for (const desc of data.domains) hv.attach(desc);
 const d = hv.domain(data.domid)!;
+// Host disks are opened on the thread of the domain that drives them (dom0's).
+const disks = data.disks.map(openDisk);
 try {
-  const inst = new WebAssembly.Instance(data.module, guestImports(hv, d));
+  const inst = new WebAssembly.Instance(data.module, guestImports(hv, d, disks, (message) => post({ type: "log", domid: d.domid, message })));
   const ex = inst.exports as { xen_start: (a: number) => void; xen_upcall: () => void };
   Atomics.store(d.ctl, Ctl.State, DomState.Running);
   let r = enter(hv, d, () => ex.xen_start(4096));
@@ -62,6 +66,7 @@ try {
     Atomics.store(d.ctl, Ctl.Idle, 0);
   }
   teardown(hv, d);
+  disks.forEach((b) => b.close());
   post({ type: "exit", domid: d.domid, message: r.kind === "exit" ? r.message : "shut down by another domain" });
 } catch (e) {
   teardown(hv, d);

@@ -25,16 +25,39 @@ export function createHostDom0(hv: Hypervisor): Domain {
   return d;
 }
 
+/**
+ * Creates domain 0 as a WebAssembly domain (the backend domain, DESIGN §4): privileged, with
+ * boot pages like a guest's; its console and store ports 1 and 2 are connected to ports of its
+ * own that belong to its user space (the harness's console daemon and xenstored).
+ */
+export function createDom0(hv: Hypervisor, cfg: Omit<GuestConfig, "domid" | "privileged">): Domain {
+  const d = hv.attach(newDomainDescriptor(0, cfg.name, guestMemory(cfg.memMiB), true));
+  d.ctl[Ctl.ConsolePort] = CONSOLE_PORT;
+  d.ctl[Ctl.StorePort] = STORE_PORT;
+  connectPorts(d, CONSOLE_PORT, d, CONSOLE_PORT + 2);
+  connectPorts(d, STORE_PORT, d, STORE_PORT + 2);
+  d.setUserPort(CONSOLE_PORT + 2, true);
+  d.setUserPort(STORE_PORT + 2, true);
+  writeStartInfo(d, { ...cfg, domid: 0, privileged: true });
+  return d;
+}
+
+function guestMemory(memMiB: number): WebAssembly.Memory {
+  if (!(memMiB >= MIN_MEM_MIB && memMiB <= MAX_MEM_MIB)) throw new Error(`memory must be ${MIN_MEM_MIB}..${MAX_MEM_MIB} MiB, not ${memMiB}`);
+  const pages = memMiB * 16; // 64 KiB WebAssembly pages
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
 /** Creates guest domain `cfg.domid` with fresh zeroed memory and writes its boot pages. */
 export function createGuest(hv: Hypervisor, dom0: Domain, cfg: GuestConfig): Domain {
-  if (!(cfg.memMiB >= MIN_MEM_MIB && cfg.memMiB <= MAX_MEM_MIB)) throw new Error(`memory must be ${MIN_MEM_MIB}..${MAX_MEM_MIB} MiB, not ${cfg.memMiB}`);
-  const pages = cfg.memMiB * 16; // 64 KiB WebAssembly pages
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-  const d = hv.attach(newDomainDescriptor(cfg.domid, cfg.name, memory, cfg.privileged ?? false));
+  const d = hv.attach(newDomainDescriptor(cfg.domid, cfg.name, guestMemory(cfg.memMiB), cfg.privileged ?? false));
+  // dom0's ends of the boot channels belong to its user space (console daemon, xenstored).
   const cp = freePort(dom0);
   connectPorts(d, CONSOLE_PORT, dom0, cp);
+  dom0.setUserPort(cp, true);
   const sp = freePort(dom0);
   connectPorts(d, STORE_PORT, dom0, sp);
+  dom0.setUserPort(sp, true);
   d.ctl[Ctl.ConsolePort] = CONSOLE_PORT;
   d.ctl[Ctl.StorePort] = STORE_PORT;
   writeStartInfo(d, cfg);

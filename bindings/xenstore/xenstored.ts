@@ -36,6 +36,7 @@ export class Xenstored {
 
   /** Counts a guest's watches from the replies it gets (XS_WATCH / XS_UNWATCH mean success). */
   private countWatches(domid: number, reply: XsMessage): void {
+    if (domid === 0) return; // dom0's backends watch for devices for ever: a service, not a waiting guest
     const n = this.guestWatches.get(domid) ?? 0;
     if (reply.type === XS_WATCH) this.guestWatches.set(domid, n + 1);
     else if (reply.type === XS_UNWATCH) this.guestWatches.set(domid, Math.max(0, n - 1));

@@ -1,0 +1,53 @@
+// dom0: xenwasm's backend domain (DESIGN §4). `xenwasm run` starts it as domain 0 whenever a disk
+// is attached (or --backend names another build of it): privileged, it serves every vbd the
+// toolstack creates with blkback over the harness's host disks. Its command line narrows what
+// blkback offers, for testing frontends against a plain peer:
+//   max-ring-page-order=N  multi-queue-max-queues=N  max-indirect-segments=N (0: none)
+//   persistent=0|1  flush=0|1  barrier=0|1  discard=0|1   or   features=none
+import { boot, evtchnUpcall, printk, puts, puti, panic, xsInit, xenbusWatchShutdown, cmdlineGetU32, cmdlineGet } from "../../assembly/index";
+import { blkbackInit, BlkbackConfig } from "../blk/back";
+import { MAX_INDIRECT_SEGS, MAX_QUEUES, MAX_RING_PAGE_ORDER } from "../blk/proto";
+
+function option(key: string, dflt: u32, max: u32): u32 {
+  const v = cmdlineGetU32(key, dflt);
+  if (v < 0 || v > <i64>max) {
+    puts("dom0: ignoring bad ");
+    puts(key);
+    printk(" (out of range)");
+    return dflt;
+  }
+  return <u32>v;
+}
+
+export function xen_start(startInfo: i32): void {
+  boot(startInfo);
+  const rc = xsInit();
+  if (rc < 0) {
+    puts("dom0: xenstore unavailable: ");
+    puti(rc);
+    panic("no xenstore");
+  }
+  const none = cmdlineGet("features") == "none";
+  const cfg = new BlkbackConfig();
+  cfg.maxRingPageOrder = option("max-ring-page-order", none ? 0 : MAX_RING_PAGE_ORDER, MAX_RING_PAGE_ORDER);
+  cfg.maxQueues = option("multi-queue-max-queues", none ? 1 : MAX_QUEUES, MAX_QUEUES);
+  if (cfg.maxQueues == 0) cfg.maxQueues = 1;
+  cfg.maxIndirect = option("max-indirect-segments", none ? 0 : MAX_INDIRECT_SEGS, MAX_INDIRECT_SEGS);
+  if (cfg.maxIndirect <= 11) cfg.maxIndirect = 0;
+  cfg.persistent = option("persistent", none ? 0 : 1, 1) == 1;
+  cfg.flush = option("flush", none ? 0 : 1, 1) == 1;
+  cfg.barrier = option("barrier", none ? 0 : 1, 1) == 1;
+  cfg.discard = option("discard", none ? 0 : 1, 1) == 1;
+  const b = blkbackInit(cfg);
+  if (b < 0) {
+    puts("dom0: blkback failed to start: ");
+    puti(b);
+    panic("blkback");
+  }
+  xenbusWatchShutdown();
+  printk("dom0: blkback serving backend/vbd");
+}
+
+export function xen_upcall(): void {
+  evtchnUpcall();
+}

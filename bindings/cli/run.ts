@@ -18,17 +18,19 @@ export class UsageError extends Error {}
 
 /** Usage text of `xenwasm run`. */
 export const RUN_USAGE = `xenwasm run [--runner deterministic|threads] [--spin] [--seed N] [--mem MIB] [--stats] [--trace FILE]
-            [--xenstore-socket PATH] [--disk PATH[,ro] ...] [--backend DOM0.wasm]
+            [--xenstore-socket PATH] [--disk PATH[,ro] ...] [--backend DOM0.wasm] [--backend-cmdline STR]
             [--cmdline STR] GUEST.wasm [[--cmdline STR] GUEST.wasm ...]
   boots each GUEST.wasm as domains 1..N; --cmdline applies to the guests after it;
-  --disk attaches a raw image to the first guest as xvda, xvdb, ... (,ro: read-only), served by
-  domain 0, a WebAssembly backend domain (build/drivers/dom0.wasm unless --backend names another);
+  --disk attaches a raw image (or ram:SIZE, a zeroed RAM disk) to the first guest as xvda, xvdb,
+  ... (,ro: read-only), served by
+  domain 0, a WebAssembly backend domain (build/drivers/dom0.wasm unless --backend names another;
+  --backend-cmdline is its command line, e.g. "features=none");
   --spin (threads) keeps idle domains polling instead of sleeping;
   xenstored listens on --xenstore-socket (default: a per-run path, printed at start)`;
 
 interface RunArgs {
   runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; xenstoreSocket?: string;
-  guests: Array<{ path: string; cmdline: string }>; disks: DiskArg[]; backend?: string;
+  guests: Array<{ path: string; cmdline: string }>; disks: DiskArg[]; backend?: string; backendCmdline: string;
 }
 
 /** The backend domain `xenwasm run` starts when a disk is attached and --backend is not given. */
@@ -42,7 +44,7 @@ function intArg(opt: string, v: string | undefined, min: number, max: number): n
 
 /** Parses the arguments of `xenwasm run`; throws UsageError with one line. */
 export function parseRunArgs(argv: string[]): RunArgs {
-  const a: RunArgs = { runner: "deterministic", spin: false, seed: 1, memMiB: 32, stats: false, guests: [], disks: [] };
+  const a: RunArgs = { runner: "deterministic", spin: false, seed: 1, memMiB: 32, stats: false, guests: [], disks: [], backendCmdline: "" };
   let cmdline = "";
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -65,6 +67,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         try { a.disks.push(parseDiskArg(value())); } catch (e) { throw new UsageError(`run: ${(e as Error).message}`); }
         break;
       case "--backend": a.backend = value(); break;
+      case "--backend-cmdline": a.backendCmdline = value(); break;
       default:
         if (arg.startsWith("-")) throw new UsageError(`run: unknown option '${arg}'`);
         a.guests.push({ path: arg, cmdline });
@@ -78,11 +81,12 @@ export function parseRunArgs(argv: string[]): RunArgs {
 
 /** Checks each --disk image (a regular file of at least one sector, writable unless ,ro). */
 function checkDisks(disks: DiskArg[]): DiskSpec[] {
-  return disks.map((d) => {
+  return disks.map((d): DiskSpec => {
+    if (d.ramBytes !== undefined) return { kind: "ram", buffer: new SharedArrayBuffer(d.ramBytes), readonly: d.readonly };
     let st;
     try { st = statSync(d.path); } catch (e) { throw new UsageError(`run: --disk ${d.path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`); }
     if (!st.isFile()) throw new UsageError(`run: --disk ${d.path}: not a regular file`);
-    if (st.size < SECTOR_SIZE) throw new UsageError(`run: --disk ${d.path}: smaller than one ${SECTOR_SIZE}-byte sector`);
+    if (st.size < SECTOR_SIZE || st.size % SECTOR_SIZE) throw new UsageError(`run: --disk ${d.path}: its size (${st.size} bytes) is not a whole number of ${SECTOR_SIZE}-byte sectors`);
     try { accessSync(d.path, d.readonly ? constants.R_OK : constants.R_OK | constants.W_OK); } catch {
       throw new UsageError(`run: --disk ${d.path}: not ${d.readonly ? "readable" : "readable and writable (add ,ro for a read-only disk)"}`);
     }
@@ -103,12 +107,6 @@ export async function run(argv: string[]): Promise<number> {
       throw e;
     }
   }
-  let socketDir: string | undefined;
-  if (!a.xenstoreSocket) {
-    socketDir = mkdtempSync(join(tmpdir(), "xenwasm-"));
-    a.xenstoreSocket = join(socketDir, "xenstored.sock");
-  }
-  process.stderr.write(`xenwasm: xenstore socket: ${a.xenstoreSocket} (XENSTORED_PATH=${a.xenstoreSocket} xenstore-ls)\n`);
   let backend: BackendSpec | undefined;
   if (a.disks.length || a.backend) {
     const path = a.backend ?? DEFAULT_BACKEND;
@@ -117,8 +115,14 @@ export async function run(argv: string[]): Promise<number> {
       if (e instanceof GuestLoadError) throw new UsageError(`run: backend: ${e.message}${a.backend ? "" : " (run npm run build)"}`);
       throw e;
     }
-    backend = { module, name: "dom0", memMiB: a.memMiB, cmdline: "", disks: checkDisks(a.disks) };
+    backend = { module, name: "dom0", memMiB: a.memMiB, cmdline: a.backendCmdline, disks: checkDisks(a.disks) };
   }
+  let socketDir: string | undefined;
+  if (!a.xenstoreSocket) {
+    socketDir = mkdtempSync(join(tmpdir(), "xenwasm-"));
+    a.xenstoreSocket = join(socketDir, "xenstored.sock");
+  }
+  process.stderr.write(`xenwasm: xenstore socket: ${a.xenstoreSocket} (XENSTORED_PATH=${a.xenstoreSocket} xenstore-ls)\n`);
   const opts = {
     guests: specs, seed: a.seed, spin: a.spin, xenstoreSocket: a.xenstoreSocket, backend,
     output: (line: string) => process.stdout.write(line + "\n"),

@@ -10,14 +10,24 @@ export const XVD_MAJOR = 202;
 /** The major number of `physical-device` for xenwasm's host disks (minor = host device index). */
 export const HOST_DISK_MAJOR = 0xfe;
 
-/** A `--disk` argument: the image path and whether the guest may only read it. */
-export interface DiskArg { path: string; readonly: boolean }
+/** A `--disk` argument: the image path (or a RAM disk's size in bytes) and whether the guest may only read it. */
+export interface DiskArg { path: string; readonly: boolean; ramBytes?: number }
 
-/** Parses `PATH[,ro|,rw]`; throws with a one-line message. */
+/** Largest RAM disk: 4 GiB. */
+export const MAX_RAM_DISK = 4 * 1024 ** 3;
+
+/** Parses `PATH[,ro|,rw]` or `ram:SIZE[K|M|G][,ro]` (a zeroed RAM disk); throws with a one-line message. */
 export function parseDiskArg(arg: string): DiskArg {
   const m = /^(.*?)(?:,(ro|rw|r|w))?$/.exec(arg)!;
   if (!m[1]) throw new Error(`--disk needs a path, as PATH[,ro] (got '${arg}')`);
-  return { path: m[1], readonly: m[2] === "ro" || m[2] === "r" };
+  const readonly = m[2] === "ro" || m[2] === "r";
+  const ram = /^ram:(\d+)([KMG]?)$/i.exec(m[1]);
+  if (m[1].startsWith("ram:")) {
+    const bytes = ram ? Number(ram[1]) * ({ "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[ram[2].toUpperCase()] : NaN;
+    if (!(bytes >= 512 && bytes <= MAX_RAM_DISK && bytes % 512 === 0)) throw new Error(`--disk ${m[1]}: a RAM disk is ram:SIZE with SIZE a multiple of 512 bytes up to 4G (K, M, G suffixes)`);
+    return { path: m[1], readonly, ramBytes: bytes };
+  }
+  return { path: m[1], readonly };
 }
 
 /** Linux's name of disk `i`: xvda, xvdb, ... */

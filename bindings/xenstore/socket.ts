@@ -51,7 +51,14 @@ export async function listenXenstoreSocket(path: string, nextId: () => number, h
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(path, () => { server.off("error", reject); resolve(); });
+    // bind(2) creates the socket file with the umask's mode: 0600 from the start, so that no
+    // client ever sees (or connects through) a wider mode before the chmod below.
+    const umask = process.umask(0o177);
+    try {
+      server.listen(path, () => { server.off("error", reject); resolve(); });
+    } finally {
+      process.umask(umask);
+    }
   });
   chmodSync(path, 0o600);
   return server;

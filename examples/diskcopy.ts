@@ -5,8 +5,8 @@
 //   xenwasm run --disk in.img,ro --disk out.img --cmdline "bs=256 qd=16" build/examples/diskcopy.wasm
 //
 // Command line (all optional): bs=KiB (request size, default 64), qd=N (requests in flight,
-// default 8), flush-every=N (flush xvdb after every N completed writes and print how many bytes
-// are durable), and blkfront's limits: ring-page-order=N queues=N indirect=N (0: direct only)
+// default 8), flush-every=N (flush xvdb after every N completed writes and print "durable B
+// bytes" once the flush completed: the first B bytes of xvdb are then on stable storage), and blkfront's limits: ring-page-order=N queues=N indirect=N (0: direct only)
 // persistent=0|1. When xvda is read-only, diskcopy first checks that a write to it is refused.
 import {
   boot, evtchnUpcall, printk, puts, putu, puti, putFixed, panic, poweroff, xsInit, now, xsErrorName,
@@ -32,6 +32,9 @@ let bufs = new Array<usize>();
 let chunkSector = new Array<u64>();
 let chunkLen = new Array<u32>();
 let finished = false;
+/** Per chunk (bs bytes of the disk): written; and how many chunks from the start are all written. */
+let chunkDone = new Uint8Array(0);
+let prefix: u32 = 0;
 
 function opt(key: string, dflt: u32, lo: u32, hi: u32): u32 {
   const v = cmdlineGetU32(key, dflt);
@@ -100,6 +103,7 @@ function onReady(dev: BlkFront, status: i32, arg: usize): void {
     panic("xvdb too small");
   }
   total = a.sectors;
+  chunkDone = new Uint8Array(<i32>((total * 512 + <u64>bs - 1) / <u64>bs));
   for (let i: u32 = 0; i < qd; i++) {
     const raw = heap.alloc(<usize>bs + 4096);
     bufs.push((raw + 4095) & ~<usize>4095);
@@ -158,6 +162,8 @@ function onWritten(status: i32, arg: usize): void {
   if (status < 0) return fatal("write", status);
   doneSectors += chunkLen[i];
   writesDone++;
+  chunkDone[<i32>(chunkSector[i] * 512 / <u64>bs)] = 1;
+  while (prefix < <u32>chunkDone.length && chunkDone[prefix] != 0) prefix++;
   const tenth = doneSectors * 10 / total;
   if (tenth > lastTenth) {
     lastTenth = tenth;
@@ -168,9 +174,9 @@ function onWritten(status: i32, arg: usize): void {
     printk(" bytes)");
   }
   if (flushEvery > 0 && writesDone % flushEvery == 0 && !flushing) {
-    // Everything completed so far becomes durable with this flush.
+    // Every write completed so far becomes durable with this flush: report the whole prefix.
     flushing = true;
-    const rc = blkFlush(dst!, onPeriodicFlush, <usize>(doneSectors * 512));
+    const rc = blkFlush(dst!, onPeriodicFlush, <usize>min(<u64>prefix * <u64>bs, total * 512));
     if (rc < 0 && rc != -XEN_EOPNOTSUPP) fatal("flush", rc);
     if (rc < 0) flushing = false;
   }

@@ -142,7 +142,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (a.trace) writeFileSync(a.trace, result.trace.join("\n") + "\n");
   if (a.stats) {
-    for (const d of result.domains) process.stderr.write(`xenwasm: ${d.name} (${d.domid}): ${d.reason}, ${d.hypercalls} hypercalls, ${d.events} events, ${d.violations} refused grant accesses\n`);
+    for (const d of [...(result.backend ? [result.backend] : []), ...result.domains.filter((x) => x.domid !== 0)]) process.stderr.write(`xenwasm: ${d.name} (${d.domid}): ${d.reason}, ${d.hypercalls} hypercalls, ${d.events} events, ${d.violations} refused grant accesses\n`);
   }
   // Crashes were reported as they happened; name the other ways a guest did not power off.
   const bad = result.domains.filter((d) => d.reason !== "poweroff" && d.reason !== "crash");

@@ -45,7 +45,7 @@ export function diskParams(spec: DiskSpec): { path: string; readonly: boolean } 
 export interface DomainResult { domid: number; name: string; reason: string; message?: string; violations: number; hypercalls: number; events: number }
 
 /** The outcome of a run: per-domain results, the exit status, and (deterministic) the trace. */
-export interface RunResult { domains: DomainResult[]; exitCode: number; trace: string[]; error?: string }
+export interface RunResult { domains: DomainResult[]; exitCode: number; trace: string[]; error?: string; /** The backend domain 0, when the run had one. */ backend?: DomainResult }
 
 /** Turns shutdown reasons into the CLI's exit status: 0 when every guest powered off. */
 export function exitCodeOf(results: DomainResult[], error?: string): number {

@@ -161,5 +161,6 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
   }
   const crashed0 = backend.filter((g) => g.done && g.dom.ctl[Ctl.Reason] === k("SHUTDOWN_crash")).map((g) => resultOf(g.dom, g.message));
   const domains: DomainResult[] = [...crashed0, ...domUs.map((g) => (g.done ? resultOf(g.dom, g.message) : { ...resultOf(g.dom), reason: "running" }))];
-  return { domains, exitCode: exitCodeOf(domains, error), trace, error };
+  const backendResult = backend.length ? resultOf(dom0, backend[0].message) : undefined;
+  return { domains, exitCode: exitCodeOf(domains, error), trace, error, backend: backendResult };
 }

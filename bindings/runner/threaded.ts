@@ -132,5 +132,5 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
   drainAll();
   const crashed0 = be && results.get(0)?.reason === "crash" ? [results.get(0)!] : [];
   const domains = [...crashed0, ...doms.map((d) => results.get(d.domid)!)];
-  return { domains, exitCode: exitCodeOf(domains, error), trace: [], error };
+  return { domains, exitCode: exitCodeOf(domains, error), trace: [], error, backend: be ? results.get(0) : undefined };
 }

@@ -317,7 +317,11 @@ function fail(d: BlkFront, err: i32, message: string): void {
       s.inUse = false;
       const op = s.op;
       s.op = null;
-      if (op !== null) { op.outstanding--; op.status = -XEN_EIO; }
+      if (op !== null) {
+        op.outstanding--;
+        op.status = -XEN_EIO;
+        complete(d, op);
+      }
     }
   }
   let op = d.head;

@@ -7,10 +7,11 @@
 // Command line (all optional): bs=KiB (request size, default 64), qd=N (requests in flight,
 // default 8), flush-every=N (flush xvdb after every N completed writes and print "durable B
 // bytes" once the flush completed: the first B bytes of xvdb are then on stable storage), and blkfront's limits: ring-page-order=N queues=N indirect=N (0: direct only)
-// persistent=0|1. When xvda is read-only, diskcopy first checks that a write to it is refused.
+// persistent=0|1, and linger=S (stay up S seconds after the copy, for xenstore-ls to look at the
+// connected devices). When xvda is read-only, diskcopy first checks that a write to it is refused.
 import {
   boot, evtchnUpcall, printk, puts, putu, puti, putFixed, panic, poweroff, xsInit, now, xsErrorName,
-  cmdlineGetU32, frameAlloc,
+  cmdlineGetU32, timerSet, NS_PER_SEC,
 } from "../assembly/index";
 import { BlkFront, BlkfrontConfig, blkfrontAttach, blkRead, blkWrite, blkFlush } from "../drivers/blk/front";
 import { XEN_EOPNOTSUPP } from "../assembly/xen/errno";
@@ -19,6 +20,7 @@ const XVDA: u32 = 51712, XVDB: u32 = 51728;
 let bs: u32 = 64 * 1024;
 let qd: u32 = 8;
 let flushEvery: u32 = 0;
+let linger: u32 = 0;
 let src: BlkFront | null = null, dst: BlkFront | null = null;
 let ready = 0;
 let total: u64 = 0; // sectors to copy
@@ -57,6 +59,7 @@ export function xen_start(startInfo: i32): void {
   bs = opt("bs", 64, 1, 4096) * 1024;
   qd = opt("qd", 8, 1, 256);
   flushEvery = opt("flush-every", 0, 0, 1 << 30);
+  linger = opt("linger", 0, 0, 3600);
   const cfg = new BlkfrontConfig();
   cfg.ringPageOrder = opt("ring-page-order", cfg.ringPageOrder, 0, 4);
   cfg.queues = opt("queues", cfg.queues, 1, 4);
@@ -220,6 +223,14 @@ function report(): void {
   puts(" requests, ");
   putu(src!.notifies + dst!.notifies);
   printk(" notifications");
+  if (linger == 0) return poweroff();
+  puts("diskcopy: staying up for ");
+  putu(linger);
+  printk(" s (xenstore-ls shows the connected vbds)");
+  timerSet(<u64>linger * NS_PER_SEC, onLinger, 0);
+}
+
+function onLinger(arg: usize): void {
   poweroff();
 }
 

@@ -9,8 +9,8 @@ export const NR_EVTCHN_PORTS = 4096;
 export const MAX_GRANT_FRAMES = 32;
 /** Grant entries per v1 frame. */
 export const GRANTS_PER_FRAME = 512;
-/** Map handles per domain (Xen's maptrack). */
-export const MAPTRACK_SIZE = 1024;
+/** Map handles per domain (Xen's maptrack): room for a backend's persistent grants on many devices. */
+export const MAPTRACK_SIZE = 16384;
 /** Frames 0..3 are the null page, start_info, the xenstore ring and the console ring. */
 export const FRAME_START_INFO = 1;
 export const FRAME_XENSTORE = 2;
@@ -49,6 +49,8 @@ export const enum Ctl {
   Events = 14,
   /** 1 while the vCPU sleeps with no timer armed (threaded runner's idle detection). */
   Idle = 15,
+  /** Where the search for a free map handle starts (the handle after the last one taken). */
+  MapHint = 17,
   /** Futex word of dom0's user space (xenstored, console daemon): bumped on events to user ports. */
   HostWake = 16,
   /** GFN of grant frame i at GrantFrames + i, -1 while unmapped. */

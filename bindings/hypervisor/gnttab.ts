@@ -87,8 +87,13 @@ function mapOne(hv: Hypervisor, d: Domain, a: number): void {
   const release = lockPair(g, d);
   try {
     let handle = -1;
-    for (let h = 0; h < MAPTRACK_SIZE; h++) if (d.maps[h * MAP_WORDS] === 0) { handle = h; break; }
+    const hint = d.ctl[Ctl.MapHint];
+    for (let i = 0; i < MAPTRACK_SIZE; i++) {
+      const h = (hint + i) % MAPTRACK_SIZE;
+      if (d.maps[h * MAP_WORDS] === 0) { handle = h; break; }
+    }
     if (handle < 0) return status(GNTST.no_space);
+    d.ctl[Ctl.MapHint] = (handle + 1) % MAPTRACK_SIZE;
     const frame = pin(g, ref, d, writable);
     if (frame < 0) return status(frame);
     const mflags = MAP_LIVE | (writable ? MAP_WRITABLE : 0) | (flags & GNTMAP_host_map ? MAP_HOST : 0) | (flags & GNTMAP_device_map ? MAP_DEVICE : 0);

@@ -35,6 +35,7 @@ import { blkif_request, blkif_request_discard, blkif_request_indirect, blkif_res
 import {
   XenbusStateInitWait, XenbusStateInitialised, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
 } from "../../assembly/xen/io/xenbus";
+import { puts, printk } from "../../assembly/console";
 import { XEN_EINVAL, XEN_EIO, XEN_ENODEV, XEN_EOPNOTSUPP, XEN_ENOSPC } from "../../assembly/xen/errno";
 
 /** A request's completion: 0, or -XEN_EIO (the backend failed it, or the device was disabled), -XEN_EOPNOTSUPP. */
@@ -216,7 +217,10 @@ function onBackState(state: i32, arg: usize): void {
     const rc = readKeys(d.backendPath, [K_SECTORS, K_INFO, K_SECTOR_SIZE, K_PHYS_SECTOR_SIZE, K_FLUSH, K_BARRIER, K_DISCARD, K_DISCARD_GRAN, K_DISCARD_ALIGN, K_DISCARD_SECURE], onBackInfo, <usize>d.id);
     if (rc < 0) fail(d, rc, "reading the disk's properties");
   } else if (state == XenbusStateClosing || state == XenbusStateClosed || state == XenbusStateUnknown) {
-    fail(d, -XEN_EIO, "the backend closed the device");
+    // The backend (or the toolstack detaching the disk) ends the connection: fail what is
+    // pending and close our end, so that the backend can reach Closed (Linux's blkfront_closing).
+    fail(d, -XEN_EIO, "the backend closed the device", false);
+    xenbusSwitchState(d.path, XenbusStateClosed);
   }
 }
 
@@ -297,17 +301,18 @@ function onBackInfo(k: Keys, arg: usize): void {
 }
 
 /**
- * Disables `d` with `err`: every pending request completes once with -XEN_EIO, the error goes to
- * xenstore and the device to Closing (xenbus_dev_fatal); the attach callback reports `err` if
- * it has not run yet.
+ * Disables `d` with `err`: every pending request completes once with -XEN_EIO; with `fatal` the
+ * error goes to xenstore and the device to Closing (xenbus_dev_fatal), else it is only printed;
+ * the attach callback reports `err` if it has not run yet.
  */
-function fail(d: BlkFront, err: i32, message: string): void {
+function fail(d: BlkFront, err: i32, message: string, fatal: bool = true): void {
   if (d.phase == P_DEAD) return;
   d.phase = P_DEAD;
   d.error = err;
   if (d.watch > 0) xenbusUnwatchState(d.watch);
   d.watch = 0;
-  xenbusDevFatal(d.path, err, message);
+  if (fatal) xenbusDevFatal(d.path, err, message);
+  else { puts("blkfront: "); puts(d.path); puts(": "); printk(message); }
   // Requests in flight: complete each op once. Their grants stay with the backend (leaked).
   for (let q = 0; q < d.queues.length; q++) {
     const fq = d.queues[q];

@@ -25,6 +25,7 @@ describe.each(["deterministic", "threads"])("a hostile frontend under the %s run
     expect(r.stdout).toMatch(/hostile: a slot changing after the push: status -?[01] as expected/);
     expect(r.stdout).toContain("[dom0] xenbus: backend/vbd/1/51712: 75 request ring broken (producer index out of range)\n");
     expect(r.stdout).toContain("[blk_hostile_front] hostile: xvda backend is Closing\n");
+    expect(r.stdout).toContain("[blk_hostile_front] blkfront: device/vbd/51712: the backend closed the device\n");
     expect(r.stdout).toContain("[blk_hostile_front] hostile: xvdb still served: wrote and read back 4096 bytes\n");
     expect(r.stderr).toMatch(/xenwasm: dom0 \(0\): poweroff, \d+ hypercalls, \d+ events, 0 refused grant accesses/);
     expect(r.status).toBe(0);

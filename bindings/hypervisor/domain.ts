@@ -51,6 +51,8 @@ export const enum Ctl {
   Idle = 15,
   /** Where the search for a free map handle starts (the handle after the last one taken). */
   MapHint = 17,
+  /** Grant maps, unmaps and copies this domain made (entries), for the benchmarks. */
+  GrantOps = 18,
   /** Futex word of dom0's user space (xenstored, console daemon): bumped on events to user ports. */
   HostWake = 16,
   /** GFN of grant frame i at GrantFrames + i, -1 while unmapped. */

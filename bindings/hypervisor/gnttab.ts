@@ -78,6 +78,7 @@ function settle(g: Domain, ref: number): void {
 
 /** GNTTABOP_map_grant_ref for one entry at `a`. */
 function mapOne(hv: Hypervisor, d: Domain, a: number): void {
+  Atomics.add(d.ctl, Ctl.GrantOps, 1);
   const flags = d.u32(a + MAP.flags), ref = d.u32(a + MAP.ref), domid = d.u16(a + MAP.dom);
   const status = (s: number) => { d.w16(a + MAP.status, s & 0xffff); };
   if (!(flags & (GNTMAP_host_map | GNTMAP_device_map))) return status(GNTST.bad_gntref);
@@ -131,6 +132,7 @@ export function unmapHandle(hv: Hypervisor, d: Domain, handle: number): number {
 
 /** GNTTABOP_unmap_grant_ref for one entry at `a`. */
 function unmapOne(hv: Hypervisor, d: Domain, a: number): void {
+  Atomics.add(d.ctl, Ctl.GrantOps, 1);
   d.w16(a + UNMAP.status, unmapHandle(hv, d, d.u32(a + UNMAP.handle)) & 0xffff);
 }
 
@@ -193,6 +195,7 @@ function copySide(hv: Hypervisor, d: Domain, a: number, isGref: boolean, write: 
 
 /** GNTTABOP_copy for one entry at `a`. */
 function copyOne(hv: Hypervisor, d: Domain, a: number): void {
+  Atomics.add(d.ctl, Ctl.GrantOps, 1);
   const status = (s: number) => d.w16(a + COPY.status, s & 0xffff);
   const len = d.u16(a + COPY.len), flags = d.u16(a + COPY.flags);
   if (len === 0) return status(GNTST.okay);

@@ -42,7 +42,7 @@ export function diskParams(spec: DiskSpec): { path: string; readonly: boolean } 
 }
 
 /** How one domain ended. */
-export interface DomainResult { domid: number; name: string; reason: string; message?: string; violations: number; hypercalls: number; events: number }
+export interface DomainResult { domid: number; name: string; reason: string; message?: string; violations: number; hypercalls: number; events: number; grantOps: number }
 
 /** The outcome of a run: per-domain results, the exit status, and (deterministic) the trace. */
 export interface RunResult { domains: DomainResult[]; exitCode: number; trace: string[]; error?: string; /** The backend domain 0, when the run had one. */ backend?: DomainResult }
@@ -123,7 +123,7 @@ export function teardown(hv: Hypervisor, d: Domain): void {
 export function resultOf(d: Domain, message?: string): DomainResult {
   return {
     domid: d.domid, name: d.name, reason: SHUTDOWN_NAMES[d.ctl[Ctl.Reason]] ?? `reason ${d.ctl[Ctl.Reason]}`, message,
-    violations: d.ctl[Ctl.Violations], hypercalls: d.ctl[Ctl.Hypercalls], events: d.ctl[Ctl.Events],
+    violations: d.ctl[Ctl.Violations], hypercalls: d.ctl[Ctl.Hypercalls], events: d.ctl[Ctl.Events], grantOps: d.ctl[Ctl.GrantOps],
   };
 }
 

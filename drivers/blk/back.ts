@@ -103,7 +103,7 @@ const devs = new Array<BlkBackDev>();
 // ---- per-request scratch (the request path allocates nothing) --------------------------------
 const SLOT = memory.data(<i32>BLK_SLOT, 8);
 const RSP = memory.data(<i32>BLK_RSP, 8);
-const INDIRECT = memory.data(<i32>(MAX_INDIRECT_SEGS * SEG_SIZE), 8);
+const INDIRECT = memory.data(<i32>(MAX_INDIRECT_SEGS * SEG_SIZE), 4096); // page-aligned: one GNTTABOP_copy entry per page
 const MAPS = memory.data(<i32>(MAX_INDIRECT_SEGS * <u32>offsetof<gnttab_map_grant_ref>()), 8);
 const UNMAPS = memory.data(<i32>(MAX_INDIRECT_SEGS * <u32>offsetof<gnttab_unmap_grant_ref>()), 8);
 const DMA = memory.data(<i32>(MAX_INDIRECT_SEGS * <u32>offsetof<dma_seg>()), 8);

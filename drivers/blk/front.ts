@@ -86,7 +86,7 @@ class Shadow {
   data: StaticArray<usize> = new StaticArray<usize>(<i32>MAX_INDIRECT_SEGS);
   lens: StaticArray<u32> = new StaticArray<u32>(<i32>MAX_INDIRECT_SEGS);
   bounce: StaticArray<i32> = new StaticArray<i32>(<i32>MAX_INDIRECT_SEGS);
-  /** The indirect descriptor page (allocated on first use) and its gref while in flight (-1: none). */
+  /** The indirect descriptor page (allocated on first use) and its gref while granted (-1: none). */
   indirectPage: usize = 0;
   indirectRef: i32 = -1;
 }
@@ -153,9 +153,10 @@ export class BlkFront {
   bounceRef: Array<u32> = new Array<u32>();
   bounceFree: Array<i32> = new Array<i32>();
 
-  /** Ring requests sent, notifications sent, grant operations (grant + end), bytes copied (bounce). */
+  /** Ring requests sent, notifications sent and received, grant operations (grant + end), bytes copied (bounce). */
   requests: u64 = 0;
   notifies: u64 = 0;
+  events: u64 = 0;
   grantOps: u64 = 0;
   bytesCopied: u64 = 0;
   /** Grants the backend did not give back (kept, never reused). */
@@ -561,10 +562,14 @@ function issue(d: BlkFront, fq: FQueue, qi: u32, op: BlkOp): i32 {
     } else {
       if (s.indirectPage == 0) s.indirectPage = frameAlloc();
       for (let i: u32 = 0; i < n; i++) writeSeg(s.indirectPage, s, i);
-      const ref = gnttabGrantAccess(d.backendId, addrToGfn(s.indirectPage), true);
-      if (ref < 0) { release(d, s); return -XEN_ENOSPC; }
-      d.grantOps++;
-      s.indirectRef = ref;
+      // With persistent grants the descriptor page stays granted for the slot's life (as Linux).
+      if (s.indirectRef < 0) {
+        const ref = gnttabGrantAccess(d.backendId, addrToGfn(s.indirectPage), true);
+        if (ref < 0) { release(d, s); return -XEN_ENOSPC; }
+        d.grantOps++;
+        s.indirectRef = ref;
+      }
+      const ref = s.indirectRef;
       const r = changetype<blkif_request_indirect>(REQBUF);
       r.operation = BLKIF_OP_INDIRECT;
       r.indirect_op = op.write ? BLKIF_OP_WRITE : BLKIF_OP_READ;
@@ -610,7 +615,7 @@ function release(d: BlkFront, s: Shadow, read: bool = false): void {
     }
   }
   s.nsegs = 0;
-  if (s.indirectRef >= 0) {
+  if (s.indirectRef >= 0 && !d.persistent) {
     d.grantOps++;
     if (gnttabEndAccess(<u32>s.indirectRef) < 0) { d.leaked++; s.indirectPage = 0; }
     s.indirectRef = -1;
@@ -624,6 +629,7 @@ function onQueueEvent(port: u32, arg: usize): void {
   const qi = <i32>(arg & 0xff);
   if (d.phase != P_CONNECTED || qi >= d.queues.length) return;
   const fq = d.queues[qi];
+  d.events++;
   for (;;) {
     for (;;) {
       const rc = fq.ring.copyResponse(RSPBUF, BLK_RSP);

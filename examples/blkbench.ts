@@ -47,12 +47,7 @@ export function xen_start(si: i32): void {
   qd = opt("qd", 1);
   ops = opt("ops", 1000);
   rng = opt("seed", 1) | 1;
-  const cfg = new BlkfrontConfig();
-  cfg.ringPageOrder = <u32>cmdlineGetU32("ring-page-order", cfg.ringPageOrder);
-  cfg.queues = <u32>cmdlineGetU32("queues", cfg.queues);
-  cfg.indirect = <u32>cmdlineGetU32("indirect", cfg.indirect);
-  cfg.persistent = cmdlineGetU32("persistent", 1) == 1;
-  dev = blkfrontAttach(51712, cfg, onReady, 0);
+  dev = blkfrontAttach(51712, BlkfrontConfig.fromCmdline(), onReady, 0);
 }
 
 /** Writes the pattern (each 512-byte sector's first and last words: its number) for `sector` on. */

@@ -60,11 +60,7 @@ export function xen_start(startInfo: i32): void {
   qd = opt("qd", 8, 1, 256);
   flushEvery = opt("flush-every", 0, 0, 1 << 30);
   linger = opt("linger", 0, 0, 3600);
-  const cfg = new BlkfrontConfig();
-  cfg.ringPageOrder = opt("ring-page-order", cfg.ringPageOrder, 0, 4);
-  cfg.queues = opt("queues", cfg.queues, 1, 4);
-  cfg.indirect = opt("indirect", cfg.indirect, 0, 256);
-  cfg.persistent = opt("persistent", 1, 0, 1) == 1;
+  const cfg = BlkfrontConfig.fromCmdline();
   src = blkfrontAttach(XVDA, cfg, onReady, 0);
   dst = blkfrontAttach(XVDB, cfg, onReady, 1);
 }

@@ -51,6 +51,18 @@ export class BlkbackConfig {
   discard: bool = true;
   /** Persistent grants kept mapped per device (Linux's max_persistent_grants). */
   maxPersistent: i32 = 1056;
+
+  /** Copies every setting of `o` into this configuration. */
+  copyFrom(o: BlkbackConfig): void {
+    this.maxRingPageOrder = o.maxRingPageOrder;
+    this.maxQueues = o.maxQueues;
+    this.maxIndirect = o.maxIndirect;
+    this.persistent = o.persistent;
+    this.flush = o.flush;
+    this.barrier = o.barrier;
+    this.discard = o.discard;
+    this.maxPersistent = o.maxPersistent;
+  }
 }
 
 /** The configuration every device probed from now on gets. */
@@ -118,13 +130,7 @@ const SEG_MAP = new StaticArray<i32>(<i32>MAX_INDIRECT_SEGS);
  * device will offer. Returns 0 or the xenstore error.
  */
 export function blkbackInit(cfg: BlkbackConfig): i32 {
-  blkbackConfig.maxRingPageOrder = cfg.maxRingPageOrder;
-  blkbackConfig.maxQueues = cfg.maxQueues;
-  blkbackConfig.maxIndirect = cfg.maxIndirect;
-  blkbackConfig.persistent = cfg.persistent;
-  blkbackConfig.flush = cfg.flush;
-  blkbackConfig.barrier = cfg.barrier;
-  blkbackConfig.discard = cfg.discard;
+  blkbackConfig.copyFrom(cfg);
   const rc = xsWatch("backend/vbd", onBackendEvent, 0);
   return rc < 0 ? rc : 0;
 }
@@ -210,13 +216,8 @@ function onProbed(k: Keys, arg: usize): void {
   d.sectors = info.sectors;
   d.readonly = mode != "w" || (info.flags & BLKDEV_RO) != 0;
   const c = d.cfg;
-  c.maxRingPageOrder = blkbackConfig.maxRingPageOrder;
-  c.maxQueues = blkbackConfig.maxQueues;
-  c.maxIndirect = blkbackConfig.maxIndirect;
-  c.persistent = blkbackConfig.persistent;
-  c.flush = blkbackConfig.flush;
-  c.barrier = blkbackConfig.barrier;
-  c.discard = blkbackConfig.discard && !d.readonly;
+  c.copyFrom(blkbackConfig);
+  c.discard = c.discard && !d.readonly;
   const names = new Array<string>(), values = new Array<string>();
   put(K_FLUSH, c.flush ? "1" : "0", names, values);
   put(K_BARRIER, c.barrier ? "1" : "0", names, values);

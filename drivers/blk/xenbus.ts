@@ -98,21 +98,30 @@ function onRead(status: i32, reply: XsReply, a: usize): void {
  */
 export function readKeys(dir: string, names: Array<string>, fn: KeysFn, arg: usize): i32 {
   if (names.length > 256) return -XEN_ENOSPC;
+  const slot = start(dir, names, arg);
+  if (slot < 0) return slot;
+  const k = unchecked(pool[slot]);
+  k.values = new Array<string | null>(names.length);
+  k.writing = false;
+  k.fn = fn;
+  pump(slot);
+  return 0;
+}
+
+/** Takes a record for a readKeys/writeKeys of `names` under `dir`; its slot or -XEN_ENOSPC. */
+function start(dir: string, names: Array<string>, arg: usize): i32 {
   const slot = take();
   if (slot < 0) return -XEN_ENOSPC;
   const k = unchecked(pool[slot]);
   k.dir = dir;
   k.names = names;
-  k.values = new Array<string | null>(names.length);
-  k.writing = false;
   k.err = 0;
-  k.fn = fn;
+  k.fn = null;
   k.wfn = null;
   k.arg = arg;
   k.pending = 0;
   k.next = 0;
-  pump(slot);
-  return 0;
+  return slot;
 }
 
 function onWritten(status: i32, reply: XsReply, a: usize): void {
@@ -128,19 +137,12 @@ function onWritten(status: i32, reply: XsReply, a: usize): void {
  * Returns 0 or -XEN_ENOSPC (then `fn` is never called).
  */
 export function writeKeys(dir: string, names: Array<string>, values: Array<string>, fn: WrittenFn | null, arg: usize): i32 {
-  const slot = take();
-  if (slot < 0) return -XEN_ENOSPC;
+  const slot = start(dir, names, arg);
+  if (slot < 0) return slot;
   const k = unchecked(pool[slot]);
-  k.dir = dir;
-  k.names = names;
   k.wvalues = values;
   k.writing = true;
-  k.err = 0;
-  k.fn = null;
   k.wfn = fn;
-  k.arg = arg;
-  k.pending = 0;
-  k.next = 0;
   pump(slot);
   return 0;
 }

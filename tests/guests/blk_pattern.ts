@@ -47,12 +47,7 @@ export function xen_start(si: i32): void {
   maxSectors = <u32>cmdlineGetU32("maxkib", 128) * 2;
   qd = <u32>cmdlineGetU32("qd", 4);
   unaligned = cmdlineHas("unaligned");
-  const cfg = new BlkfrontConfig();
-  cfg.ringPageOrder = <u32>cmdlineGetU32("ring-page-order", cfg.ringPageOrder);
-  cfg.queues = <u32>cmdlineGetU32("queues", cfg.queues);
-  cfg.indirect = <u32>cmdlineGetU32("indirect", cfg.indirect);
-  cfg.persistent = cmdlineGetU32("persistent", 1) == 1;
-  dev = blkfrontAttach(51712, cfg, onReady, 0);
+  dev = blkfrontAttach(51712, BlkfrontConfig.fromCmdline(), onReady, 0);
 }
 
 function onReady(d: BlkFront, status: i32, arg: usize): void {

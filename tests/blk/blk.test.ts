@@ -115,3 +115,14 @@ describe("xenwasm run --disk: wrong arguments get one line", () => {
     expect(r.status).toBe(2);
   });
 });
+
+describe("npm start", () => {
+  it("the demo copies its generated disk image through blkfront and blkback and checks it", () => {
+    const r = spawnSync(process.execPath, [CLI, "demo"], { encoding: "utf8", cwd: ROOT, timeout: 180_000 });
+    expect(r.stdout).toMatch(/== diskcopy: dom0's blkback and a guest's blkfront copy a disk image/);
+    expect(r.stderr).toMatch(/xenwasm: xenstore socket: \S+xenstored.sock \(XENSTORED_PATH=\S+ xenstore-ls\)/);
+    expect(r.stdout).toMatch(/\[diskcopy\] diskcopy: copied 67108864 bytes in [\d.]+ ms, [\d.]+ MB\/s/);
+    expect(r.stdout).toContain("demo: out.img is identical to in.img\n");
+    expect(r.status).toBe(0);
+  }, 200_000);
+});

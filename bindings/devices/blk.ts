@@ -3,8 +3,8 @@
 // between a device and the guest pages it mapped with GNTMAP_device_map: one checked copy.
 import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
 import { k } from "../abi/layout.js";
-import type { Domain } from "../hypervisor/domain.js";
-import { dmaTarget } from "../hypervisor/gnttab.js";
+import { GuestFault, type Domain } from "../hypervisor/domain.js";
+import { dmaDomain, dmaTarget } from "../hypervisor/gnttab.js";
 import { guarded, type Hypervisor } from "../hypervisor/hypervisor.js";
 
 /** Bytes per sector: blkif's unit for every sector number, whatever the disk's sector size. */
@@ -87,20 +87,59 @@ export function openDisk(spec: DiskSpec): BlockDevice {
 /** Per-device counters for --stats and the benchmarks. */
 export interface DiskStats { reads: number; writes: number; flushes: number; discards: number; bytesRead: number; bytesWritten: number; errors: number }
 
-/** The `dev` import module of dom0 `d` over `disks` (device n is disks[n]); see docs/ABI.md §5. */
+/** The `dev` import module of dom0 `d` over `disks` (device n is disks[n]); see docs/ABI.md §7. */
 export function deviceImports(hv: Hypervisor, d: Domain, disks: BlockDevice[], log: (line: string) => void = () => {}): Record<string, (...a: number[]) => number> {
   const stats: DiskStats[] = disks.map(() => ({ reads: 0, writes: 0, flushes: 0, discards: 0, bytesRead: 0, bytesWritten: 0, errors: 0 }));
   const disk = (n: number): BlockDevice | number => (!d.privileged ? E.PERM : n >= 0 && n < disks.length ? disks[n] : E.NODEV);
   const sector = (lo: number, hi: number) => (hi >>> 0) * 2 ** 32 + (lo >>> 0);
-  const io = (fn: () => number, n: number) => {
-    try {
-      return guarded(fn);
-    } catch (e) {
-      if (stats[n]) stats[n].errors++;
-      log(`disk ${n}: ${(e as Error).message}`);
-      return E.IO;
-    }
+  /** A host I/O error: logged, counted, -EIO; a guest-memory fault: -EFAULT. */
+  const failed = (e: unknown, n: number): number => {
+    if (e instanceof GuestFault) return e.errno;
+    if (stats[n]) stats[n].errors++;
+    log(`disk ${n}: ${(e as Error).message}`);
+    return E.IO;
   };
+
+  /** blk_io: validates every segment first, then copies; allocates only the views it copies through. */
+  function blkIo(n: number, op: number, lo: number, hi: number, segs: number, nsegs: number): number {
+    try {
+      const b = disk(n);
+      if (typeof b === "number") return b;
+      if (op !== BLK_IO_READ && op !== BLK_IO_WRITE) return E.INVAL;
+      const toMemory = op === BLK_IO_READ;
+      if (!toMemory && b.readonly) return E.ROFS;
+      if (!(nsegs > 0 && nsegs <= MAX_DMA_SEGS)) return E.INVAL;
+      segs >>>= 0;
+      d.check(segs, nsegs * DMA_SEG_SIZE);
+      // Resolve and check every segment before moving a byte: a bad one fails the whole request.
+      let total = 0;
+      for (let i = 0; i < nsegs; i++) {
+        const a = segs + i * DMA_SEG_SIZE;
+        const len = d.view.getUint32(a + 8, true);
+        if (len === 0 || len % SECTOR_SIZE) return E.INVAL;
+        const addr = dmaTarget(hv, d, d.u64n(a), len, toMemory);
+        if (addr < 0) return addr;
+        total += len;
+      }
+      const start = sector(lo, hi);
+      if (start + total / SECTOR_SIZE > b.sectors) return E.INVAL;
+      let pos = start * SECTOR_SIZE;
+      for (let i = 0; i < nsegs; i++) {
+        const a = segs + i * DMA_SEG_SIZE;
+        const len = d.view.getUint32(a + 8, true);
+        const addr = dmaTarget(hv, d, d.u64n(a), len, toMemory);
+        const mem = dmaDomain().u8.subarray(addr, addr + len);
+        if (toMemory) b.read(pos, mem); else b.write(pos, mem);
+        pos += len;
+      }
+      const s = stats[n];
+      if (toMemory) { s.reads++; s.bytesRead += total; } else { s.writes++; s.bytesWritten += total; }
+      return 0;
+    } catch (e) {
+      return failed(e, n);
+    }
+  }
+
   return {
     blk_info: (n: number, out: number) => guarded(() => {
       const b = disk(n);
@@ -113,54 +152,31 @@ export function deviceImports(hv: Hypervisor, d: Domain, disks: BlockDevice[], l
       d.w32(out + 20, SECTOR_SIZE);
       return 0;
     }),
-    blk_io: (n: number, op: number, lo: number, hi: number, segs: number, nsegs: number) => io(() => {
-      const b = disk(n);
-      if (typeof b === "number") return b;
-      if (op !== BLK_IO_READ && op !== BLK_IO_WRITE) return E.INVAL;
-      if (op === BLK_IO_WRITE && b.readonly) return E.ROFS;
-      if (!(nsegs > 0 && nsegs <= MAX_DMA_SEGS)) return E.INVAL;
-      segs >>>= 0;
-      d.check(segs, nsegs * DMA_SEG_SIZE);
-      // Resolve and check every segment before moving a byte: a bad one fails the whole request.
-      const targets: Array<{ g: Domain; addr: number; len: number }> = [];
-      let total = 0;
-      for (let i = 0; i < nsegs; i++) {
-        const a = segs + i * DMA_SEG_SIZE;
-        const len = d.u32(a + 8);
-        if (len === 0 || len % SECTOR_SIZE) return E.INVAL;
-        const t = dmaTarget(hv, d, d.u64n(a), len, op === BLK_IO_READ);
-        if (typeof t === "number") return t;
-        targets.push({ ...t, len });
-        total += len;
+    blk_io: blkIo,
+    blk_flush: (n: number) => {
+      try {
+        const b = disk(n);
+        if (typeof b === "number") return b;
+        b.flush();
+        stats[n].flushes++;
+        return 0;
+      } catch (e) {
+        return failed(e, n);
       }
-      const start = sector(lo, hi);
-      if (start + total / SECTOR_SIZE > b.sectors) return E.INVAL;
-      let pos = start * SECTOR_SIZE;
-      for (const t of targets) {
-        const mem = t.g.u8.subarray(t.addr, t.addr + t.len);
-        if (op === BLK_IO_READ) b.read(pos, mem); else b.write(pos, mem);
-        pos += t.len;
+    },
+    blk_discard: (n: number, lo: number, hi: number, count: number) => {
+      try {
+        const b = disk(n);
+        if (typeof b === "number") return b;
+        if (b.readonly) return E.ROFS;
+        const start = sector(lo, hi), len = count >>> 0;
+        if (start + len > b.sectors) return E.INVAL;
+        b.discard(start * SECTOR_SIZE, len * SECTOR_SIZE);
+        stats[n].discards++;
+        return 0;
+      } catch (e) {
+        return failed(e, n);
       }
-      const s = stats[n];
-      if (op === BLK_IO_READ) { s.reads++; s.bytesRead += total; } else { s.writes++; s.bytesWritten += total; }
-      return 0;
-    }, n),
-    blk_flush: (n: number) => io(() => {
-      const b = disk(n);
-      if (typeof b === "number") return b;
-      b.flush();
-      stats[n].flushes++;
-      return 0;
-    }, n),
-    blk_discard: (n: number, lo: number, hi: number, count: number) => io(() => {
-      const b = disk(n);
-      if (typeof b === "number") return b;
-      if (b.readonly) return E.ROFS;
-      const start = sector(lo, hi), len = count >>> 0;
-      if (start + len > b.sectors) return E.INVAL;
-      b.discard(start * SECTOR_SIZE, len * SECTOR_SIZE);
-      stats[n].discards++;
-      return 0;
-    }, n),
+    },
   };
 }

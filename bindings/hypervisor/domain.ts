@@ -187,7 +187,11 @@ export class Domain {
   s32(a: number): number { this.check(a, 4); return this.view.getInt32(a, true); }
   u64(a: number): bigint { this.check(a, 8); return this.view.getBigUint64(a, true); }
   /** Reads a u64 that must fit a double (addresses, frame numbers). */
-  u64n(a: number): number { const v = this.u64(a); return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v); }
+  u64n(a: number): number {
+    this.check(a, 8);
+    const hi = this.view.getUint32(a + 4, true);
+    return hi >= 0x200000 ? Number.MAX_SAFE_INTEGER : hi * 2 ** 32 + this.view.getUint32(a, true);
+  }
   w8(a: number, v: number): void { this.check(a, 1); this.view.setUint8(a, v); }
   w16(a: number, v: number): void { this.check(a, 2); this.view.setUint16(a, v, true); }
   w32(a: number, v: number): void { this.check(a, 4); this.view.setUint32(a, v >>> 0, true); }

@@ -258,25 +258,39 @@ export function unmapAll(hv: Hypervisor, d: Domain): void {
 
 // ---- Mapped-grant access (docs/ABI.md §4) ----
 
-/** Resolves `handle` of `d` for an access of `len` bytes at `offset`: granter address or errno. */
-function mapped(hv: Hypervisor, d: Domain, handle: number, offset: number, len: number, write: boolean): { g: Domain; addr: number } | number {
-  const bad = (e: number) => { Atomics.add(d.ctl, Ctl.Violations, 1); hv.hooks.trace?.(`violation ${d.domid} h${handle} ${e}`); return e; };
-  if (!(handle >= 0 && handle < MAPTRACK_SIZE)) return bad(E.INVAL);
+/** The granter of the last successful `mapped`/`dmaTarget` resolution (this thread's). */
+let resolved: Domain | undefined;
+
+/** Counts a refused mapped-grant access of `d` and returns `e`. */
+function violation(hv: Hypervisor, d: Domain, handle: number, e: number): number {
+  Atomics.add(d.ctl, Ctl.Violations, 1);
+  hv.hooks.trace?.(`violation ${d.domid} h${handle} ${e}`);
+  return e;
+}
+
+/**
+ * Resolves `handle` of `d` for an access of `len` bytes at `offset`: returns the address in the
+ * granter (then in `resolved`) or a negative errno. Allocates nothing: it is on every ring access.
+ */
+function mapped(hv: Hypervisor, d: Domain, handle: number, offset: number, len: number, write: boolean): number {
+  if (!(handle >= 0 && handle < MAPTRACK_SIZE)) return violation(hv, d, handle, E.INVAL);
   const flags = Atomics.load(d.maps, handle * MAP_WORDS);
-  if (!(flags & MAP_LIVE)) return bad(E.INVAL);
-  if (write && !(flags & MAP_WRITABLE)) return bad(E.PERM);
-  if (!(offset >= 0 && len >= 0 && offset + len <= PAGE_SIZE)) return bad(E.FAULT);
+  if (!(flags & MAP_LIVE)) return violation(hv, d, handle, E.INVAL);
+  if (write && !(flags & MAP_WRITABLE)) return violation(hv, d, handle, E.PERM);
+  if (!(offset >= 0 && len >= 0 && offset + len <= PAGE_SIZE)) return violation(hv, d, handle, E.FAULT);
   const g = hv.domain(d.maps[handle * MAP_WORDS + 1]);
-  if (!g) return bad(E.INVAL);
-  return { g, addr: d.maps[handle * MAP_WORDS + 3] * PAGE_SIZE + offset };
+  if (!g) return violation(hv, d, handle, E.INVAL);
+  resolved = g;
+  return d.maps[handle * MAP_WORDS + 3] * PAGE_SIZE + offset;
 }
 
 /**
  * Resolves a host device's DMA of `len` bytes at bus address `bus` for dom0 `d`: the address must
  * lie in a live GNTMAP_device_map mapping (writable when the device writes memory). Returns the
- * granter and address, or a negative errno (the refusal is counted as a violation of `d`).
+ * address in the granter (the granter is then `dmaDomain()`), or a negative errno (the refusal
+ * is counted as a violation of `d`).
  */
-export function dmaTarget(hv: Hypervisor, d: Domain, bus: number, len: number, write: boolean): { g: Domain; addr: number } | number {
+export function dmaTarget(hv: Hypervisor, d: Domain, bus: number, len: number, write: boolean): number {
   const rel = bus - DEV_BUS_BASE;
   const handle = Math.floor(rel / PAGE_SIZE);
   if (!(rel >= 0 && Number.isSafeInteger(rel)) || !(handle < MAPTRACK_SIZE) || !(Atomics.load(d.maps, handle * MAP_WORDS) & MAP_DEVICE)) {
@@ -286,25 +300,28 @@ export function dmaTarget(hv: Hypervisor, d: Domain, bus: number, len: number, w
   return mapped(hv, d, handle, rel % PAGE_SIZE, len, write);
 }
 
+/** The granter of the last address dmaTarget returned on this thread. */
+export function dmaDomain(): Domain { return resolved!; }
+
 function localOk(d: Domain, addr: number, len: number): boolean {
   return addr >= 0 && len >= 0 && addr + len <= d.bytes;
 }
 
 /** `grant_copy_from(handle, offset, dst, len)`: mapped page → caller's memory. */
 export function grantCopyFrom(hv: Hypervisor, d: Domain, handle: number, offset: number, dst: number, len: number): number {
-  const m = mapped(hv, d, handle, offset, len, false);
-  if (typeof m === "number") return m;
+  const addr = mapped(hv, d, handle, offset, len, false);
+  if (addr < 0) return addr;
   if (!localOk(d, dst, len)) { Atomics.add(d.ctl, Ctl.Violations, 1); return E.FAULT; }
-  d.u8.set(m.g.u8.subarray(m.addr, m.addr + len), dst);
+  d.u8.set(resolved!.u8.subarray(addr, addr + len), dst);
   return 0;
 }
 
 /** `grant_copy_to(handle, offset, src, len)`: caller's memory → mapped page (writable maps). */
 export function grantCopyTo(hv: Hypervisor, d: Domain, handle: number, offset: number, src: number, len: number): number {
-  const m = mapped(hv, d, handle, offset, len, true);
-  if (typeof m === "number") return m;
+  const addr = mapped(hv, d, handle, offset, len, true);
+  if (addr < 0) return addr;
   if (!localOk(d, src, len)) { Atomics.add(d.ctl, Ctl.Violations, 1); return E.FAULT; }
-  m.g.u8.set(d.u8.subarray(src, src + len), m.addr);
+  resolved!.u8.set(d.u8.subarray(src, src + len), addr);
   return 0;
 }
 
@@ -317,28 +334,28 @@ function aligned(hv: Hypervisor, d: Domain, offset: number): boolean {
 /** `grant_load32(handle, offset, out)`: atomic load from the mapped page into `out`. */
 export function grantLoad32(hv: Hypervisor, d: Domain, handle: number, offset: number, out: number): number {
   if (!aligned(hv, d, offset)) return E.INVAL;
-  const m = mapped(hv, d, handle, offset, 4, false);
-  if (typeof m === "number") return m;
+  const addr = mapped(hv, d, handle, offset, 4, false);
+  if (addr < 0) return addr;
   if (!localOk(d, out, 4) || (out & 3)) { Atomics.add(d.ctl, Ctl.Violations, 1); return E.FAULT; }
-  Atomics.store(d.i32, out >> 2, Atomics.load(m.g.i32, m.addr >> 2));
+  Atomics.store(d.i32, out >> 2, Atomics.load(resolved!.i32, addr >> 2));
   return 0;
 }
 
 /** `grant_store32(handle, offset, value)`: atomic store into the mapped page. */
 export function grantStore32(hv: Hypervisor, d: Domain, handle: number, offset: number, value: number): number {
   if (!aligned(hv, d, offset)) return E.INVAL;
-  const m = mapped(hv, d, handle, offset, 4, true);
-  if (typeof m === "number") return m;
-  Atomics.store(m.g.i32, m.addr >> 2, value);
+  const addr = mapped(hv, d, handle, offset, 4, true);
+  if (addr < 0) return addr;
+  Atomics.store(resolved!.i32, addr >> 2, value);
   return 0;
 }
 
 /** `grant_cmpxchg32(handle, offset, expected, replacement, out)`: atomic CAS; old value to `out`. */
 export function grantCmpxchg32(hv: Hypervisor, d: Domain, handle: number, offset: number, expected: number, replacement: number, out: number): number {
   if (!aligned(hv, d, offset)) return E.INVAL;
-  const m = mapped(hv, d, handle, offset, 4, true);
-  if (typeof m === "number") return m;
+  const addr = mapped(hv, d, handle, offset, 4, true);
+  if (addr < 0) return addr;
   if (!localOk(d, out, 4) || (out & 3)) { Atomics.add(d.ctl, Ctl.Violations, 1); return E.FAULT; }
-  Atomics.store(d.i32, out >> 2, Atomics.compareExchange(m.g.i32, m.addr >> 2, expected, replacement));
+  Atomics.store(d.i32, out >> 2, Atomics.compareExchange(resolved!.i32, addr >> 2, expected, replacement));
   return 0;
 }

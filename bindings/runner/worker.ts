@@ -19,6 +19,8 @@ export type WorkerMessage =
   | { type: "error"; domid: number; message: string };
 
 const data = workerData as WorkerData;
+/** How long an idle vCPU polls its wake word before it sleeps in Atomics.wait (ns). */
+export const SPIN_BEFORE_WAIT_NS = 30_000n;
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 setThreadCanBlock(true);
 
@@ -59,6 +61,11 @@ try {
     const w = Atomics.load(d.ctl, Ctl.Wake);
     if (d.upcallDue() || (d.state as DomState) === DomState.Shutdown) continue;
     if (data.spin) { Atomics.store(d.ctl, Ctl.Idle, timerDeadline(d) === null ? 1 : 0); continue; } // polling mode: never sleep
+    // Spin a little before sleeping: an event that comes within SPIN_BEFORE_WAIT_NS (a peer's
+    // answer) is taken without the wake-up latency of Atomics.wait/notify.
+    const spinUntil = now() + SPIN_BEFORE_WAIT_NS;
+    while (Atomics.load(d.ctl, Ctl.Wake) === w && now() < spinUntil) { /* poll the wake word */ }
+    if (Atomics.load(d.ctl, Ctl.Wake) !== w) continue;
     const deadline = timerDeadline(d);
     const wait = deadline === null ? 1000 : Math.max(0, Number(deadline - now()) / 1e6);
     Atomics.store(d.ctl, Ctl.Idle, deadline === null ? 1 : 0);

@@ -104,9 +104,12 @@ let elapsed: u64 = 0;
 let ended: u32 = 0; // front: grants ended so far
 let attempts: u32 = 0;
 
-/** Request payload word `i` of request `id`. */
+/** Request payload words: word i of request id is (id + 1) * PAY_MUL + i * PAY_STEP. */
+const PAY_MUL: u64 = 0x9E3779B97F4A7C15, PAY_STEP: u64 = 0xBF58476D1CE4E5B9;
+
+/** Request payload word `i` of request `id` (the loops below step through the words by adding PAY_STEP). */
 @inline function payload(id: u64, i: u32): u64 {
-  return (id + 1) * 0x9E3779B97F4A7C15 + <u64>i * 0xBF58476D1CE4E5B9;
+  return (id + 1) * PAY_MUL + <u64>i * PAY_STEP;
 }
 
 /** What the back xors every payload word of request `id` with. */
@@ -274,10 +277,15 @@ function frontDone(): void {
   frontFinish();
 }
 
-/** Writes request `id` at `r`. */
+/** Writes request `id` at `r`: the id, then its payload words. */
 @inline function fill(id: u64, r: usize): void {
   store<u64>(r, id);
-  for (let i: u32 = 0; i < words; i++) store<u64>(r + 8 + (<usize>i << 3), payload(id, i));
+  let p = payload(id, 0);
+  const end = r + 8 + (<usize>words << 3);
+  for (let a = r + 8; a < end; a += 8) {
+    store<u64>(a, p);
+    p += PAY_STEP;
+  }
 }
 
 /** Checks the response at `r` against request `id`; panics on any difference. */
@@ -285,8 +293,15 @@ function frontDone(): void {
   const got = load<u64>(r);
   if (got != (id ^ ID_FLIP)) badResponse(id, got ^ ID_FLIP, -1);
   const m = mask(id);
-  for (let i: u32 = 0; i < words; i++) {
-    if (load<u64>(r + 8 + (<usize>i << 3)) != (payload(id, i) ^ m)) badResponse(id, id, <i32>i);
+  let p = payload(id, 0);
+  let diff: u64 = 0;
+  const end = r + 8 + (<usize>words << 3);
+  for (let a = r + 8; a < end; a += 8) {
+    diff |= load<u64>(a) ^ p ^ m;
+    p += PAY_STEP;
+  }
+  if (diff != 0) {
+    for (let i: u32 = 0; i < words; i++) if (load<u64>(r + 8 + (<usize>i << 3)) != (payload(id, i) ^ m)) badResponse(id, id, <i32>i);
   }
 }
 
@@ -404,10 +419,8 @@ function backStep(): void {
   if (got != id) badRequest(id, got);
   store<u64>(r, id ^ ID_FLIP);
   const m = mask(id);
-  for (let i: u32 = 0; i < words; i++) {
-    const a = r + 8 + (<usize>i << 3);
-    store<u64>(a, load<u64>(a) ^ m);
-  }
+  const end = r + 8 + (<usize>words << 3);
+  for (let a = r + 8; a < end; a += 8) store<u64>(a, load<u64>(a) ^ m);
   if (<i64>id == corruptAt) store<u64>(r + slot - 8, load<u64>(r + slot - 8) ^ 0x100); // the test hook: the last word
 }
 

@@ -191,6 +191,21 @@ export class Ring {
   }
 
   /**
+   * produce for `count` whole slots at once: the same as `count` calls of produce with the
+   * `slotSize`-byte slots found one after the other at `src`, but with one bulk copy per
+   * contiguous run of ring bytes; the peer sees them after push. Returns 0, -XEN_ENOSPC (fewer
+   * than `count` slots free: nothing is copied) or the ring's error.
+   */
+  produceBatch(src: usize, count: u32): i32 {
+    if (this.err != 0) return this.err;
+    if (count > this.free()) return -XEN_ENOSPC;
+    const rc = this.copySlots(this.prodPvt, count, src, true);
+    if (rc < 0) return this.fail(rc);
+    this.prodPvt += count;
+    return 0;
+  }
+
+  /**
    * RING_PUSH_{REQUESTS,RESPONSES}: publishes every slot produced so far. Returns 0 or the
    * ring's error.
    */
@@ -274,6 +289,34 @@ export class Ring {
   }
 
   /**
+   * consume for up to `max` whole slots at once: the same as up to `max` calls of consume with
+   * `slotSize`-byte copies placed one after the other at `dst` (RING_COPY_* for each; the caller
+   * validates its copies), but with one bulk copy per contiguous run of ring bytes (up to a page
+   * end or the ring's wrap), so that a backend over mapped grants makes one grant access per run
+   * instead of one per slot. Like consume it reads the peer's producer index only when the slots
+   * seen last time are used up. Returns the number of slots copied (0: nothing ready) or an error
+   * (the ring's: then the ring is broken, whatever was consumed before it).
+   */
+  consumeBatch(dst: usize, max: u32): i32 {
+    if (this.err != 0) return this.err;
+    let got: u32 = 0;
+    while (got < max) {
+      if (this.seen == this.cons) {
+        const n = this.unconsumed();
+        if (n < 0) return n;
+        if (n == 0) break;
+      }
+      let count: u32 = this.seen - this.cons;
+      if (count > max - got) count = max - got;
+      const rc = this.copySlots(this.cons, count, dst + <usize>got * <usize>this.slotSize, false);
+      if (rc < 0) return this.fail(rc);
+      this.cons += count;
+      got += count;
+    }
+    return <i32>got;
+  }
+
+  /**
    * RING_FINAL_CHECK_FOR_{RESPONSES,REQUESTS}: before going idle, returns how many slots are
    * ready (> 0: keep consuming); if none, first sets our event index to cons + 1 so that the
    * peer notifies us on its very next push, then looks again. 0 means the peer will send an
@@ -303,7 +346,26 @@ export class Ring {
 
   /** Copies `len` bytes between our memory at `local` and slot `idx`, page by page. */
   private copySlot(idx: RING_IDX, local: usize, len: u32, toRing: bool): i32 {
-    let off = this.slotOffset(idx);
+    return this.copyBytes(this.slotOffset(idx), local, len, toRing);
+  }
+
+  /** Copies `count` whole slots from slot `idx` on, in runs that stop at the ring's wrap. */
+  private copySlots(idx: RING_IDX, count: u32, local: usize, toRing: bool): i32 {
+    while (count > 0) {
+      let run = this.size - ring_slot(idx, this.size);
+      if (run > count) run = count;
+      const bytes = run * this.slotSize;
+      const rc = this.copyBytes(this.slotOffset(idx), local, bytes, toRing);
+      if (rc < 0) return rc;
+      idx += run;
+      count -= run;
+      local += <usize>bytes;
+    }
+    return 0;
+  }
+
+  /** Copies `len` bytes between our memory at `local` and ring byte `off` on, page by page. */
+  private copyBytes(off: u32, local: usize, len: u32, toRing: bool): i32 {
     while (len > 0) {
       const inPage = off & <u32>(PAGE_SIZE - 1);
       let n = <u32>PAGE_SIZE - inPage;

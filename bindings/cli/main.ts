@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { loadManifest, type AbiManifest } from "../abi/manifest.js";
 import { checkManifest, headersInstalled } from "../abi/check.js";
 import { RUN_USAGE, UsageError, run } from "./run.js";
+import { BENCH_USAGE, bench } from "./bench.js";
 
 /** The package root (this file is dist/bindings/cli/main.js). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -25,6 +26,8 @@ commands:
                       the same when the headers are installed, else say how to get them
   run                 boot guests as Xen domains and print their consoles:
 ${RUN_USAGE.split("\n").map((l) => "    " + l).join("\n")}
+  bench ring          the shared ring between two domains, next to a native C reference:
+${BENCH_USAGE.split("\n").map((l) => "    " + l).join("\n")}
   demo                the README's main job: the ABI summary, hello (deterministic runner),
                       the two-domain pingpong and a disk copy through blkfront and dom0's
                       blkback (threaded runner)
@@ -116,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
     case "abi": return abi(rest);
     case "run": return run(rest);
     case "demo": return demo(rest);
+    case "bench": return bench(rest);
     case undefined: case "help": case "--help": case "-h": console.log(USAGE); return cmd === undefined ? 2 : 0;
     default: throw new UsageError(`unknown command '${cmd}' (try 'xenwasm help')`);
   }

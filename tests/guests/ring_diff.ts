@@ -76,6 +76,8 @@ export function push(end: i32): i32 { return ring(end).push(); }
 export function pushNotify(end: i32): bool { return ring(end).pushAndCheckNotify(); }
 export function unconsumed(end: i32): i32 { return ring(end).unconsumed(); }
 export function consume(end: i32, dst: usize, len: u32): i32 { return ring(end).consume(dst, len); }
+export function produceBatch(end: i32, src: usize, count: u32): i32 { return ring(end).produceBatch(src, count); }
+export function consumeBatch(end: i32, dst: usize, max: u32): i32 { return ring(end).consumeBatch(dst, max); }
 export function finalCheck(end: i32): i32 { return ring(end).finalCheck(); }
 export function prodPvt(end: i32): u32 { return ring(end).prodPvt; }
 export function cons(end: i32): u32 { return ring(end).cons; }

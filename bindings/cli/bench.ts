@@ -1,0 +1,122 @@
+// `xenwasm bench`: the benchmarks (docs/benchmarks.md). `bench ring` compares the shared ring of
+// assembly/ring.ts between two domains with a native C reference of io/ring.h.
+import { Table, loadNote, si } from "../bench/common.js";
+import { NativeError } from "../bench/native.js";
+import { RING_LIMITS, RingBenchError, benchRing, ringSize, type RingConfig, type RingImpl, type RingMode, type RingResult } from "../bench/ring.js";
+import { UsageError } from "./run.js";
+
+/** Usage text of `xenwasm bench ring`. */
+export const BENCH_RING_USAGE = `xenwasm bench ring [--slot BYTES] [--ring-pages N] [--qd N] [--mode poll|event] [--requests N]
+                 [--runs N] [--impl xenwasm|native-c] [--json]
+  a front and a back domain echo requests through one shared ring (threaded runner), next to
+  the native C reference (two pthreads, gcc -O2); --slot, --ring-pages, --qd, --mode and --impl
+  take comma-separated lists (every combination runs); defaults: --slot 112 --ring-pages 1
+  --qd 32 --mode poll,event --requests 500000 --runs 3; the table goes to stdout (stderr with
+  --json, which prints a JSON array on stdout), progress to stderr`;
+
+/** The parsed options of `xenwasm bench ring`. */
+export interface BenchRingArgs { configs: RingConfig[]; runs: number; impls: RingImpl[]; json: boolean }
+
+const fail = (msg: string): never => { throw new UsageError(`bench ring: ${msg}`); };
+
+function numbers(opt: string, v: string, min: number, max: number): number[] {
+  return v.split(",").map((s) => {
+    if (!/^\d+$/.test(s) || Number(s) < min || Number(s) > max) fail(`${opt} must be a whole number from ${min} to ${max}${v.includes(",") ? " (in a comma-separated list)" : ""}, not '${s}'`);
+    return Number(s);
+  });
+}
+
+function number(opt: string, v: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) fail(`${opt} must be a whole number from ${min} to ${max}, not '${v}'`);
+  return Number(v);
+}
+
+function words<T extends string>(opt: string, v: string, allowed: readonly T[]): T[] {
+  return v.split(",").map((s) => {
+    if (!(allowed as readonly string[]).includes(s)) fail(`${opt} must be ${allowed.map((a) => `'${a}'`).join(" or ")}, not '${s}'`);
+    return s as T;
+  });
+}
+
+/** Parses the arguments of `xenwasm bench ring`; throws UsageError with one line. */
+export function parseBenchRingArgs(argv: string[]): BenchRingArgs {
+  let slots = [112], pages = [1], qds = [32], modes: RingMode[] = ["poll", "event"], impls: RingImpl[] = ["native-c", "xenwasm"];
+  let requests = 500_000, runs = 3, json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => { const v = argv[++i]; if (v === undefined || v.startsWith("--")) fail(`${arg} needs a value`); return v!; };
+    switch (arg) {
+      case "--slot": slots = numbers(arg, value(), RING_LIMITS.slotMin, RING_LIMITS.slotMax); break;
+      case "--ring-pages": pages = numbers(arg, value(), 1, RING_LIMITS.pagesMax); break;
+      case "--qd": qds = numbers(arg, value(), 1, 4096); break;
+      case "--mode": modes = words(arg, value(), ["poll", "event"] as const); break;
+      case "--impl": impls = words(arg, value(), ["native-c", "xenwasm"] as const); break;
+      case "--requests": requests = number(arg, value(), 1, RING_LIMITS.requestsMax); break;
+      case "--runs": runs = number(arg, value(), 1, 100); break;
+      case "--json": json = true; break;
+      default: fail(arg.startsWith("-") ? `unknown option '${arg}'` : `unexpected argument '${arg}'`);
+    }
+  }
+  for (const s of slots) if (s % 8) fail(`--slot must be a multiple of 8 (a u64 id, then u64 payload words), not '${s}'`);
+  impls = (["native-c", "xenwasm"] as const).filter((i) => impls.includes(i));
+  const configs: RingConfig[] = [];
+  for (const slot of slots) for (const ringPages of pages) for (const qd of qds) {
+    const size = ringSize(slot, ringPages);
+    if (qd > size) fail(`--qd ${qd} exceeds the ring's ${size} slots (--slot ${slot} --ring-pages ${ringPages})`);
+    for (const mode of modes) configs.push({ slot, ringPages, qd, requests, mode });
+  }
+  return { configs, runs, impls, json };
+}
+
+const ratio = (r: RingResult, key: "ratio_vs_native" | "notifies_ratio_vs_native") => (r[key] == null ? "" : `${r[key]!.toFixed(2)}x`);
+
+/** The columns of the ring table. */
+const COLUMNS = [
+  { title: "impl", value: (r: RingResult) => r.impl, left: true },
+  { title: "mode", value: (r: RingResult) => r.mode, left: true },
+  { title: "slot", value: (r: RingResult) => String(r.slot) },
+  { title: "pages", value: (r: RingResult) => String(r.ring_pages) },
+  { title: "qd", value: (r: RingResult) => String(r.qd) },
+  { title: "requests", value: (r: RingResult) => String(r.requests) },
+  { title: "runs", value: (r: RingResult) => String(r.runs) },
+  { title: "req/s", value: (r: RingResult) => si(r.req_per_s) },
+  { title: "vs native", value: (r: RingResult) => ratio(r, "ratio_vs_native") },
+  { title: "notifies/req", value: (r: RingResult) => r.notifies_per_req.toFixed(4) },
+  { title: "vs native", value: (r: RingResult) => ratio(r, "notifies_ratio_vs_native") },
+];
+
+/** Runs `xenwasm bench ring` with `argv`; returns the exit status. */
+export async function benchRingCommand(argv: string[]): Promise<number> {
+  const a = parseBenchRingArgs(argv);
+  const err = (line: string) => process.stderr.write(line + "\n");
+  const note = loadNote();
+  if (note) err(`xenwasm: bench ring: note: ${note}`);
+  const table = new Table(COLUMNS, a.json ? err : (line) => process.stdout.write(line + "\n"), [8, 5, 4, 5, 3, 8, 4, 8]);
+  const results = await benchRing({ configs: a.configs, runs: a.runs, impls: a.impls }, (p) => {
+    if (p.kind === "no-native") err(`xenwasm: bench ring: ${p.reason}`);
+    else if (p.kind === "run") {
+      const c = p.cfg;
+      err(`xenwasm: bench ring: ${p.impl} ${c.mode} slot=${c.slot} pages=${c.ringPages} qd=${c.qd}: run ${p.run}/${p.runs}: ` +
+        `${si(c.requests / p.sample.seconds)} req/s, ${((p.sample.notifiesFront + p.sample.notifiesBack) / c.requests).toFixed(4)} notifies/req`);
+    } else table.row(p.result);
+  }).catch((e: Error) => {
+    // A failed check or a broken reference: one line, exit status 1 (bin/xenwasm.js prints it).
+    if (e instanceof RingBenchError || e instanceof NativeError) throw new Error(`bench ring: ${e.message}`);
+    throw e;
+  });
+  if (a.json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+  return 0;
+}
+
+/** Usage of `xenwasm bench` (one line per benchmark). */
+export const BENCH_USAGE = BENCH_RING_USAGE;
+
+/** Runs `xenwasm bench <benchmark> ...`; returns the exit status. */
+export async function bench(argv: string[]): Promise<number> {
+  const [which, ...rest] = argv;
+  switch (which) {
+    case "ring": return benchRingCommand(rest);
+    case undefined: throw new UsageError("bench: which benchmark? (xenwasm bench ring [options])");
+    default: throw new UsageError(`bench: unknown benchmark '${which}' (expected 'ring')`);
+  }
+}

@@ -58,7 +58,9 @@ export function parseBlkLine(line: string): Record<string, string> | null {
 export async function runBlkWorkload(w: BlkWorkload, o: BlkBenchOptions): Promise<BlkResult> {
   const disk = new SharedArrayBuffer(o.diskMiB << 20);
   const reads = w.mode === "randread" || w.mode === "read";
-  if (reads) fillPattern(disk);
+  // Filled for every workload: reads check the pattern, and writes then find the disk's pages
+  // already touched (the first write to a fresh page of the RAM disk would pay a page fault).
+  fillPattern(disk);
   const mod = (p: string) => new WebAssembly.Module(readFileSync(join(o.root, p)));
   const lines: string[] = [], logs: string[] = [];
   const cmdline = `mode=${w.mode} bs=${w.bs / 1024} qd=${w.qd} ops=${o.ops}${reads ? " prefilled" : ""} ${o.frontCmdline ?? ""}`.trim();

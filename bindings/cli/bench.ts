@@ -4,6 +4,7 @@ import { Table, loadNote, si } from "../bench/common.js";
 import { NativeError } from "../bench/native.js";
 import { RING_LIMITS, RingBenchError, benchRing, ringSize, type RingConfig, type RingImpl, type RingMode, type RingResult } from "../bench/ring.js";
 import { UsageError } from "./run.js";
+import { BENCH_BLK_USAGE, benchBlkCommand } from "./bench-blk.js";
 
 /** Usage text of `xenwasm bench ring`. */
 export const BENCH_RING_USAGE = `xenwasm bench ring [--slot BYTES] [--ring-pages N] [--qd N] [--mode poll|event] [--requests N]
@@ -108,15 +109,16 @@ export async function benchRingCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Usage of `xenwasm bench` (one line per benchmark). */
-export const BENCH_USAGE = BENCH_RING_USAGE;
+/** Usage of `xenwasm bench` (each benchmark's usage). */
+export const BENCH_USAGE = BENCH_RING_USAGE + "\n" + BENCH_BLK_USAGE;
 
 /** Runs `xenwasm bench <benchmark> ...`; returns the exit status. */
 export async function bench(argv: string[]): Promise<number> {
   const [which, ...rest] = argv;
   switch (which) {
     case "ring": return benchRingCommand(rest);
-    case undefined: throw new UsageError("bench: which benchmark? (xenwasm bench ring [options])");
-    default: throw new UsageError(`bench: unknown benchmark '${which}' (expected 'ring')`);
+    case "blk": return benchBlkCommand(rest);
+    case undefined: throw new UsageError("bench: which benchmark? (xenwasm bench ring|blk [options])");
+    default: throw new UsageError(`bench: unknown benchmark '${which}' (expected 'ring' or 'blk')`);
   }
 }

@@ -26,7 +26,8 @@ commands:
                       the same when the headers are installed, else say how to get them
   run                 boot guests as Xen domains and print their consoles:
 ${RUN_USAGE.split("\n").map((l) => "    " + l).join("\n")}
-  bench ring          the shared ring between two domains, next to a native C reference:
+  bench ring|blk      the shared ring between two domains, next to a native C reference;
+                      blkfront against dom0's blkback over a RAM disk:
 ${BENCH_USAGE.split("\n").map((l) => "    " + l).join("\n")}
   demo                the README's main job: the ABI summary, hello (deterministic runner),
                       the two-domain pingpong and a disk copy through blkfront and dom0's

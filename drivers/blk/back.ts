@@ -36,7 +36,7 @@ import {
 import {
   XenbusStateInitWait, XenbusStateInitialised, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
 } from "../../assembly/xen/io/xenbus";
-import { VDISK_READONLY } from "../../assembly/xen/io/blkif";
+import { VDISK_READONLY, VDISK_REMOVABLE, VDISK_CDROM } from "../../assembly/xen/io/blkif";
 import { XEN_EINVAL } from "../../assembly/xen/errno";
 
 /** What this backend offers; dom0's command line may narrow it (drivers/dom0/main.ts). */
@@ -186,7 +186,7 @@ function found(feName: string, devName: string): void {
   else if (d.phase == S_WAITING) probe(d);
 }
 
-const PROBE_KEYS: Array<string> = ["frontend", "frontend-id", "physical-device", "mode"];
+const PROBE_KEYS: Array<string> = ["frontend", "frontend-id", "physical-device", "mode", "removable", "device-type"];
 
 function probe(d: BlkBackDev): void {
   d.phase = S_PROBING;
@@ -232,7 +232,9 @@ function onProbed(k: Keys, arg: usize): void {
     put(K_DISCARD_SECURE, "0", names, values);
   }
   put(K_SECTORS, d.sectors.toString(), names, values);
-  put(K_INFO, (d.readonly ? VDISK_READONLY : 0).toString(), names, values);
+  // info: VDISK_READONLY, and VDISK_REMOVABLE / VDISK_CDROM as the toolstack describes the disk.
+  const info_ = (d.readonly ? VDISK_READONLY : 0) | (k.get("removable") == "1" ? VDISK_REMOVABLE : 0) | (k.get("device-type") == "cdrom" ? VDISK_CDROM : 0);
+  put(K_INFO, info_.toString(), names, values);
   put(K_SECTOR_SIZE, info.sector_size.toString(), names, values);
   put(K_PHYS_SECTOR_SIZE, info.physical_sector_size.toString(), names, values);
   if (writeKeys(d.path, names, values, onFeaturesWritten, <usize>d.id) < 0) fatal(d, -XEN_EINVAL, "cannot write features");

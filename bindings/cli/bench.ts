@@ -2,6 +2,7 @@
 // assembly/ring.ts between two domains with a native C reference of io/ring.h.
 import { Table, loadNote, si } from "../bench/common.js";
 import { NativeError } from "../bench/native.js";
+import { GuestLoadError } from "../runner/guest.js";
 import { RING_LIMITS, RingBenchError, benchRing, ringSize, type RingConfig, type RingImpl, type RingMode, type RingResult } from "../bench/ring.js";
 import { UsageError } from "./run.js";
 import { BENCH_BLK_USAGE, benchBlkCommand } from "./bench-blk.js";
@@ -103,13 +104,14 @@ export async function benchRingCommand(argv: string[]): Promise<number> {
   }).catch((e: Error) => {
     // A failed check or a broken reference: one line, exit status 1 (bin/xenwasm.js prints it).
     if (e instanceof RingBenchError || e instanceof NativeError) throw new Error(`bench ring: ${e.message}`);
+    if (e instanceof GuestLoadError) throw new Error(`bench ring: ${e.message} (run 'npm run build' first)`);
     throw e;
   });
   if (a.json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
   return 0;
 }
 
-/** Usage of `xenwasm bench` (each benchmark's usage). */
+/** Usage of `xenwasm bench`: the usage of each benchmark. */
 export const BENCH_USAGE = BENCH_RING_USAGE + "\n" + BENCH_BLK_USAGE;
 
 /** Runs `xenwasm bench <benchmark> ...`; returns the exit status. */

@@ -23,7 +23,8 @@
  * handle them, copy the answers or new requests in (produceBatch), push. The time runs from the
  * back's "ready" to the last verified response, as in the guest. An "event channel" per side is a pending word: notify = set it and, if
  * it was clear, FUTEX_WAKE (as Xen's EVTCHNOP_send sets the pending bit and kicks the vCPU only
- * when newly set); wait = exchange it with 0, FUTEX_WAIT while it was 0. Notifications are counted
+ * when newly set); wait = exchange it with 0, poll it for 30 us (as the threaded runner's idle vCPU), then
+ * FUTEX_WAIT while it was 0. Notifications are counted
  * per side (sends that the ring's push-and-check-notify asked for). Poll mode spins on the indices
  * and never notifies.
  */
@@ -131,9 +132,20 @@ static void notify(struct channel *from, struct channel *to) {
     if (__atomic_exchange_n(&to->pending, 1, __ATOMIC_SEQ_CST) == 0) futex(&to->pending, FUTEX_WAKE_PRIVATE, 1);
 }
 
+static uint64_t now_ns(void);
+
+/* How long a side polls its pending word before FUTEX_WAIT: the threaded runner's idle vCPU does
+ * the same before Atomics.wait (bindings/runner/worker.ts SPIN_BEFORE_WAIT_NS), so both
+ * implementations pay the same wake-up policy. */
+#define SPIN_BEFORE_WAIT_NS 30000u
+
 /* Sleeps until an event is pending on `me`, and takes it (the upcall clears the pending bit). */
 static void wait_event(struct channel *me) {
-    while (__atomic_exchange_n(&me->pending, 0, __ATOMIC_SEQ_CST) == 0) futex(&me->pending, FUTEX_WAIT_PRIVATE, 0);
+    uint64_t until = now_ns() + SPIN_BEFORE_WAIT_NS;
+    while (__atomic_exchange_n(&me->pending, 0, __ATOMIC_SEQ_CST) == 0) {
+        while (__atomic_load_n(&me->pending, __ATOMIC_ACQUIRE) == 0 && now_ns() < until) { /* poll */ }
+        if (__atomic_load_n(&me->pending, __ATOMIC_ACQUIRE) == 0) futex(&me->pending, FUTEX_WAIT_PRIVATE, 0);
+    }
 }
 
 static uint64_t now_ns(void) {

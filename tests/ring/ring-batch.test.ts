@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers/env.js";
+import { Rng } from "../helpers/rng.js";
 
 const FRONT = 0, BACK = 1;
 const PAGE = 4096;
@@ -103,18 +104,6 @@ class Inst {
   }
 }
 
-class Rng {
-  constructor(private s: number) {}
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(lo: number, hi: number): number { return lo + Math.floor(this.next() * (hi - lo + 1)); }
-  pick<T>(a: readonly T[]): T { return a[Math.floor(this.next() * a.length)]; }
-  bytes(n: number): Uint8Array { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = Math.floor(this.next() * 256); return b; }
-}
 
 interface Config { pages: number; slot: number; flags: number; start: number; frames: number[] }
 

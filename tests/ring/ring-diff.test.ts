@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers/env.js";
+import { Rng } from "../helpers/rng.js";
 
 const FRONT = 0;
 const BACK = 1;
@@ -211,22 +212,6 @@ function instantiate(dir: string): Instance {
   };
   const inst = new WebAssembly.Instance(mod, { env, xen });
   return { g: inst.exports as unknown as Guest, mem: mem(), grants };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Seeded randomness (mulberry32).
-
-class Rng {
-  constructor(private s: number) {}
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(lo: number, hi: number): number { return lo + Math.floor(this.next() * (hi - lo + 1)); } // inclusive
-  pick<T>(a: readonly T[]): T { return a[Math.floor(this.next() * a.length)]; }
-  bytes(n: number): Uint8Array { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = Math.floor(this.next() * 256); return b; }
 }
 
 // ---------------------------------------------------------------------------------------------

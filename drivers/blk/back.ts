@@ -26,7 +26,7 @@ import { SharedPage, gnttabMap, gnttabUnmap, gnttabCopyFrom } from "../../assemb
 import { HYPERVISOR_grant_table_op } from "../../assembly/hypercall";
 import { evtchnBindInterdomain, evtchnClose, evtchnNotify } from "../../assembly/evtchn";
 import { xsWatch, xsDirectory, XsReply, XBT_NIL } from "../../assembly/xenstore";
-import { xenbusSwitchState, xenbusWatchState, xenbusUnwatchState, xenbusDevFatal, xenbusStateName } from "../../assembly/xenbus";
+import { xenbusSwitchState, xenbusWatchState, xenbusDevFatal, xenbusStateName } from "../../assembly/xenbus";
 import { puts, printk, putu } from "../../assembly/console";
 import { blkdev_info, dma_seg, dev_blk_info, dev_blk_flush, blkdevIo, blkdevDiscard, BLKDEV_RO } from "../../assembly/hostdev";
 import {
@@ -363,12 +363,13 @@ function disconnect(d: BlkBackDev): void {
   if (d.phase == S_CONNECTED || d.phase == S_CONNECTING) d.phase = S_INITWAIT;
 }
 
-/** Disconnects `d` for good with an error node and Closing (Linux's xenbus_dev_fatal). */
+/**
+ * Disconnects `d` for good with an error node and Closing (Linux's xenbus_dev_fatal). The watch
+ * on the frontend's state stays: when the frontend answers with Closed, so does the backend.
+ */
 function fatal(d: BlkBackDev, err: i32, message: string): void {
   disconnect(d);
   d.phase = S_CLOSED;
-  if (d.frontWatch > 0) xenbusUnwatchState(d.frontWatch);
-  d.frontWatch = 0;
   xenbusDevFatal(d.path, err, message);
 }
 

@@ -26,6 +26,8 @@ describe.each(["deterministic", "threads"])("a hostile frontend under the %s run
     expect(r.stdout).toContain("[dom0] xenbus: backend/vbd/1/51712: 75 request ring broken (producer index out of range)\n");
     expect(r.stdout).toContain("[blk_hostile_front] hostile: xvda backend is Closing\n");
     expect(r.stdout).toContain("[blk_hostile_front] blkfront: device/vbd/51712: the backend closed the device\n");
+    // blkfront answered Closing with Closed, and blkback followed: the connection is fully closed.
+    expect(r.stdout).toContain("[blk_hostile_front] hostile: xvda backend is Closed\n");
     expect(r.stdout).toContain("[blk_hostile_front] hostile: xvdb still served: wrote and read back 4096 bytes\n");
     expect(r.stderr).toMatch(/xenwasm: dom0 \(0\): poweroff, \d+ hypercalls, \d+ events, 0 refused grant accesses/);
     expect(r.status).toBe(0);

@@ -157,11 +157,26 @@ function jump(): void {
   evtchnNotify(port);
 }
 
+let sawClosing = false, sawClosed = false, xvdbDone = false;
+
+/**
+ * xvda's backend state: Closing (blkback's fatal error), then Closed once blkfront, seeing it,
+ * closed its end. The run ends when xvda is Closed and xvdb has been checked.
+ */
 function onBackState(state: i32, arg: usize): void {
+  if (!waitingClose && !sawClosing) return;
+  if (state == XenbusStateClosed && sawClosing && !sawClosed) {
+    sawClosed = true;
+    printk("hostile: xvda backend is Closed");
+    if (xvdbDone) poweroff();
+    return;
+  }
   if (!waitingClose || (state != XenbusStateClosing && state != XenbusStateClosed)) return;
   waitingClose = false;
+  sawClosing = true;
   puts("hostile: xvda backend is ");
   printk(xenbusStateName(state));
+  if (state == XenbusStateClosed) sawClosed = true;
   // The other device must still work.
   for (let i = 0; i < 4096; i += 4) store<u32>(data + i, 0xabad1dea ^ i);
   const rc = blkWrite(b!, 64, data, 8, onWritten, 0);
@@ -178,7 +193,8 @@ function onReadBack(status: i32, arg: usize): void {
   if (status < 0) panic("xvdb read failed");
   for (let i = 0; i < 4096; i += 4) if (load<u32>(roPage + i) != (0xabad1dea ^ i)) panic("xvdb data wrong");
   printk("hostile: xvdb still served: wrote and read back 4096 bytes");
-  poweroff();
+  xvdbDone = true;
+  if (sawClosed) poweroff();
 }
 
 export function xen_upcall(): void {

@@ -11,7 +11,7 @@
 // connected devices). When xvda is read-only, diskcopy first checks that a write to it is refused.
 import {
   boot, evtchnUpcall, printk, puts, putu, puti, putFixed, panic, poweroff, xsInit, now, xsErrorName,
-  cmdlineGetU32, timerSet, NS_PER_SEC,
+  cmdlineGetU32, timerSet, NS_PER_SEC, xenbusWatchShutdown,
 } from "../assembly/index";
 import { BlkFront, BlkfrontConfig, blkfrontAttach, blkRead, blkWrite, blkFlush } from "../drivers/blk/front";
 import { XEN_EOPNOTSUPP } from "../assembly/xen/errno";
@@ -61,6 +61,7 @@ export function xen_start(startInfo: i32): void {
   flushEvery = opt("flush-every", 0, 0, 1 << 30);
   linger = opt("linger", 0, 0, 3600);
   const cfg = BlkfrontConfig.fromCmdline();
+  xenbusWatchShutdown(); // the toolstack (or xenstore-write .../control/shutdown) may stop the copy
   src = blkfrontAttach(XVDA, cfg, onReady, 0);
   dst = blkfrontAttach(XVDB, cfg, onReady, 1);
 }

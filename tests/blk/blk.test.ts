@@ -75,7 +75,7 @@ describe.each(["deterministic", "threads"])("blk under the %s runner", (runner) 
 
 describe("crash consistency", () => {
   it("writes completed before a completed flush are in the image after SIGKILL", async () => {
-    const src = image("crash-src.img", 48 << 20, true), dst = image("crash-dst.img", 48 << 20);
+    const src = image("crash-src.img", 128 << 20, true), dst = image("crash-dst.img", 128 << 20);
     const child = spawn(process.execPath, [CLI, "run", "--runner", "threads", "--disk", `${src},ro`, "--disk", dst, "--cmdline", "bs=64 qd=8 flush-every=8", "build/examples/diskcopy.wasm"], { cwd: ROOT });
     let out = "", durable = 0;
     const exited = new Promise<string | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));

@@ -100,7 +100,11 @@ export function deviceImports(hv: Hypervisor, d: Domain, disks: BlockDevice[], l
     return E.IO;
   };
 
-  /** blk_io: validates every segment first, then copies; allocates only the views it copies through. */
+  // blk_io's per-segment scratch, allocated once: the granter and address each segment resolved to.
+  const segDomain: Domain[] = new Array(MAX_DMA_SEGS);
+  const segAddr = new Float64Array(MAX_DMA_SEGS), segLen = new Uint32Array(MAX_DMA_SEGS);
+
+  /** blk_io: resolves and checks every segment first, then copies; allocates only the views it copies through. */
   function blkIo(n: number, op: number, lo: number, hi: number, segs: number, nsegs: number): number {
     try {
       const b = disk(n);
@@ -119,18 +123,18 @@ export function deviceImports(hv: Hypervisor, d: Domain, disks: BlockDevice[], l
         if (len === 0 || len % SECTOR_SIZE) return E.INVAL;
         const addr = dmaTarget(hv, d, d.u64n(a), len, toMemory);
         if (addr < 0) return addr;
+        segDomain[i] = dmaDomain();
+        segAddr[i] = addr;
+        segLen[i] = len;
         total += len;
       }
       const start = sector(lo, hi);
       if (start + total / SECTOR_SIZE > b.sectors) return E.INVAL;
       let pos = start * SECTOR_SIZE;
       for (let i = 0; i < nsegs; i++) {
-        const a = segs + i * DMA_SEG_SIZE;
-        const len = d.view.getUint32(a + 8, true);
-        const addr = dmaTarget(hv, d, d.u64n(a), len, toMemory);
-        const mem = dmaDomain().u8.subarray(addr, addr + len);
+        const mem = segDomain[i].u8.subarray(segAddr[i], segAddr[i] + segLen[i]);
         if (toMemory) b.read(pos, mem); else b.write(pos, mem);
-        pos += len;
+        pos += segLen[i];
       }
       const s = stats[n];
       if (toMemory) { s.reads++; s.bytesRead += total; } else { s.writes++; s.bytesWritten += total; }

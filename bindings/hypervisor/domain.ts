@@ -49,12 +49,12 @@ export const enum Ctl {
   Events = 14,
   /** 1 while the vCPU sleeps with no timer armed (threaded runner's idle detection). */
   Idle = 15,
+  /** Futex word of dom0's user space (xenstored, console daemon): bumped on events to user ports. */
+  HostWake = 16,
   /** Where the search for a free map handle starts (the handle after the last one taken). */
   MapHint = 17,
   /** Grant maps, unmaps and copies this domain made (entries), for the benchmarks. */
   GrantOps = 18,
-  /** Futex word of dom0's user space (xenstored, console daemon): bumped on events to user ports. */
-  HostWake = 16,
   /** GFN of grant frame i at GrantFrames + i, -1 while unmapped. */
   GrantFrames = 32,
   /** Port bound to VIRQ v at VirqPorts + v, 0 when unbound. */

@@ -24,7 +24,7 @@ export function readAsString(d: Domain, ptr: number): string {
 
 /**
  * The import object for domain `d` under hypervisor `hv`: `xen`, `env`, and `dev` (host devices,
- * docs/ABI.md §5: `dev` is dom0's, over `disks`; every other domain gets -EPERM from it).
+ * docs/ABI.md §7: `dev` is dom0's, over `disks`; every other domain gets -EPERM from it).
  */
 export function guestImports(hv: Hypervisor, d: Domain, disks: BlockDevice[] = [], log?: (line: string) => void): WebAssembly.Imports {
   const n = () => Atomics.add(d.ctl, Ctl.Hypercalls, 1);

@@ -36,11 +36,6 @@ export interface RunOptions {
 /** The backend domain 0 of a run: its module and the host disks it serves. */
 export interface BackendSpec { module: WebAssembly.Module; name: string; memMiB: number; cmdline: string; disks: DiskSpec[] }
 
-/** How a disk appears in its backend's `params` node: the image path, or ram:<bytes>. */
-export function diskParams(spec: DiskSpec): { path: string; readonly: boolean } {
-  return { path: spec.kind === "file" ? spec.path : `ram:${spec.buffer.byteLength}`, readonly: spec.readonly };
-}
-
 /** How one domain ended. */
 export interface DomainResult { domid: number; name: string; reason: string; message?: string; violations: number; hypercalls: number; events: number; grantOps: number }
 

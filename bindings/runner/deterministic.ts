@@ -11,7 +11,7 @@ import { attachDisks } from "../toolstack/disks.js";
 import { openDisk } from "../devices/blk.js";
 import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
 import { Xenstored } from "../xenstore/xenstored.js";
-import { ConsoleLines, diskParams, enter, exitCodeOf, resultOf, rng, teardown, type DomainResult, type RunOptions, type RunResult } from "./common.js";
+import { ConsoleLines, enter, exitCodeOf, resultOf, rng, teardown, type DomainResult, type RunOptions, type RunResult } from "./common.js";
 
 /** Virtual time one entry into a guest costs, so that time moves while domains run. */
 export const QUANTUM_NS = 1_000n;
@@ -71,7 +71,7 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
     introduceDomain(xsd, dom);
     return instantiate(dom, spec.module);
   })];
-  if (be && be.disks.length) attachDisks(xsd, 1, be.disks.map(diskParams));
+  if (be && be.disks.length) attachDisks(xsd, 1, be.disks);
   /** Guests other than the backend domain: the run ends when they have all shut down. */
   const domUs = guests.filter((g) => g.dom.domid !== 0);
 

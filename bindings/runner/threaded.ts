@@ -10,7 +10,7 @@ import { createDom0, createGuest, createHostDom0 } from "../toolstack/builder.js
 import { attachDisks } from "../toolstack/disks.js";
 import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
 import { Xenstored } from "../xenstore/xenstored.js";
-import { ConsoleLines, diskParams, exitCodeOf, resultOf, type DomainResult, type RunOptions, type RunResult } from "./common.js";
+import { ConsoleLines, exitCodeOf, resultOf, type DomainResult, type RunOptions, type RunResult } from "./common.js";
 import type { WorkerData, WorkerMessage } from "./worker.js";
 
 /** How often the console daemon drains rings when no console event woke it (ms). */
@@ -40,7 +40,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
     introduceDomain(xsd, d);
     return d;
   });
-  if (be && be.disks.length) attachDisks(xsd, 1, be.disks.map(diskParams));
+  if (be && be.disks.length) attachDisks(xsd, 1, be.disks);
   /** Every domain with a vCPU: the backend domain first, then the guests. */
   const vcpus: Array<{ dom: Domain; module: WebAssembly.Module }> = [
     ...(be ? [{ dom: dom0, module: be.module }] : []),

@@ -77,5 +77,6 @@ try {
   post({ type: "exit", domid: d.domid, message: r.kind === "exit" ? r.message : "shut down by another domain" });
 } catch (e) {
   teardown(hv, d);
+  disks.forEach((b) => b.close());
   post({ type: "error", domid: d.domid, message: (e as Error).stack ?? String(e) });
 }

@@ -1,5 +1,6 @@
 // Disks as the toolstack attaches them: `--disk PATH[,ro]` arguments, Linux's xvd names and
 // numbers, and the vbd directories libxl writes for a disk served by dom0's blkback.
+import type { DiskSpec } from "../devices/blk.js";
 import type { Xenstored } from "../xenstore/xenstored.js";
 import { attachDevice } from "./xenstore.js";
 
@@ -42,15 +43,17 @@ export function xvdNumber(i: number): number { return (XVD_MAJOR << 8) | (i << 4
  * libxl's keys; `physical-device` names the host disk as fe:<index> (hex, as hotplug scripts write
  * major:minor), which dom0's blkback opens.
  */
-export function attachDisks(xsd: Xenstored, frontend: number, disks: Array<DiskArg>): void {
+export function attachDisks(xsd: Xenstored, frontend: number, disks: DiskSpec[]): void {
   if (disks.length > MAX_DISKS) throw new Error(`at most ${MAX_DISKS} disks per guest (xvda..xvdp), not ${disks.length}`);
   disks.forEach((disk, i) => {
+    // `params`: the image path, or ram:<bytes> for a RAM disk.
+    const params = disk.kind === "file" ? disk.path : `ram:${disk.buffer.byteLength}`;
     const vdev = xvdNumber(i);
     attachDevice(xsd, {
       type: "vbd", devid: vdev, frontend, backend: 0,
       frontKeys: { "virtual-device": String(vdev), "device-type": "disk" },
       backKeys: {
-        "physical-device": `${HOST_DISK_MAJOR.toString(16)}:${i.toString(16)}`, params: disk.path, mode: disk.readonly ? "r" : "w",
+        "physical-device": `${HOST_DISK_MAJOR.toString(16)}:${i.toString(16)}`, params, mode: disk.readonly ? "r" : "w",
         type: "phy", dev: xvdName(i), "device-type": "disk", removable: "0", bootable: i === 0 ? "1" : "0", "discard-enable": "1",
       },
     });

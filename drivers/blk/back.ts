@@ -13,10 +13,10 @@
 // callback); queues own their ring mappings and ports; a device owns its persistent mappings.
 // The request path allocates nothing: per-request scratch is static.
 import {
-  BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT,
+  BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT,
   BLKIF_RSP_ERROR, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_OKAY, BLK_SLOT, BLK_RSP, BlkRequest, parseRequest, parseSegments,
   writeResponse, SECTOR_SIZE, SEG_SIZE, SEGS_PER_INDIRECT_FRAME, MAX_INDIRECT_SEGS, MAX_RING_PAGE_ORDER, MAX_QUEUES,
-  PROTOCOL_X86_64, queueKey, ringRefKey, K_RING_REF, K_EVENT_CHANNEL, K_PROTOCOL, K_RING_PAGE_ORDER, K_MAX_RING_PAGE_ORDER,
+  PROTOCOL_X86_64, queueKey, ringRefKey, K_EVENT_CHANNEL, K_PROTOCOL, K_RING_PAGE_ORDER, K_MAX_RING_PAGE_ORDER,
   K_NUM_QUEUES, K_MAX_QUEUES, K_PERSISTENT, K_MAX_INDIRECT, K_FLUSH, K_BARRIER, K_DISCARD, K_DISCARD_GRAN,
   K_DISCARD_ALIGN, K_DISCARD_SECURE, K_SECTORS, K_INFO, K_SECTOR_SIZE, K_PHYS_SECTOR_SIZE,
 } from "./proto";
@@ -26,7 +26,7 @@ import { SharedPage, gnttabMap, gnttabUnmap, gnttabCopyFrom } from "../../assemb
 import { HYPERVISOR_grant_table_op } from "../../assembly/hypercall";
 import { evtchnBindInterdomain, evtchnClose, evtchnNotify } from "../../assembly/evtchn";
 import { xsWatch, xsDirectory, XsReply, XBT_NIL } from "../../assembly/xenstore";
-import { xenbusSwitchState, xenbusWatchState, xenbusDevFatal, xenbusStateName } from "../../assembly/xenbus";
+import { xenbusSwitchState, xenbusWatchState, xenbusDevFatal } from "../../assembly/xenbus";
 import { puts, printk, putu } from "../../assembly/console";
 import { blkdev_info, dma_seg, dev_blk_info, dev_blk_flush, blkdevIo, blkdevDiscard, BLKDEV_RO } from "../../assembly/hostdev";
 import {
@@ -95,7 +95,6 @@ export class BlkBackDev {
   phase: i32 = S_PROBING;
   /** An event arrived while probing: probe again if this attempt finds the directory incomplete. */
   dirty: bool = false;
-  frontWatch: i32 = 0;
   nrQueues: u32 = 0;
   ringOrder: u32 = 0;
   persistent: bool = false;
@@ -264,7 +263,6 @@ function onFeaturesWritten(status: i32, arg: usize): void {
   xenbusSwitchState(d.path, XenbusStateInitWait);
   const id = xenbusWatchState(d.frontPath, onFrontState, <usize>d.id);
   if (id < 0) return fatal(d, id, "watching the frontend's state");
-  d.frontWatch = id;
 }
 
 // ---- connection ------------------------------------------------------------------------------
@@ -521,4 +519,3 @@ function discard(d: BlkBackDev, r: BlkRequest): i16 {
   return BLKIF_RSP_OKAY;
 }
 
-export { xenbusStateName };

@@ -20,13 +20,13 @@
 import {
   BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT,
   BLKIF_RSP_OKAY, BLKIF_RSP_EOPNOTSUPP, BLK_SLOT, BLK_RSP, SECTOR_SIZE, SECTORS_PER_PAGE, DIRECT_SEGS,
-  SEGS_PER_INDIRECT_FRAME, MAX_INDIRECT_SEGS, MAX_RING_PAGE_ORDER, MAX_QUEUES, PROTOCOL_X86_64, queueKey, ringRefKey,
+  MAX_INDIRECT_SEGS, MAX_RING_PAGE_ORDER, MAX_QUEUES, PROTOCOL_X86_64, queueKey, ringRefKey,
   writeSegment, K_EVENT_CHANNEL, K_PROTOCOL, K_RING_PAGE_ORDER, K_MAX_RING_PAGE_ORDER, K_NUM_QUEUES, K_MAX_QUEUES,
   K_PERSISTENT, K_MAX_INDIRECT, K_FLUSH, K_BARRIER, K_DISCARD, K_DISCARD_GRAN, K_DISCARD_ALIGN, K_DISCARD_SECURE,
   K_SECTORS, K_INFO, K_SECTOR_SIZE, K_PHYS_SECTOR_SIZE,
 } from "./proto";
 import { Keys, readKeys, writeKeys, parseU64 } from "./xenbus";
-import { FrontRing, ringSizeFor } from "../../assembly/ring";
+import { FrontRing } from "../../assembly/ring";
 import { SharedPage, gnttabGrantAccess, gnttabEndAccess } from "../../assembly/gnttab";
 import { frameAlloc, addrToGfn, PAGE_SIZE } from "../../assembly/frames";
 import { evtchnAllocUnbound, evtchnNotify } from "../../assembly/evtchn";
@@ -692,4 +692,3 @@ function complete(d: BlkFront, op: BlkOp): void {
   if (cb !== null) cb(status, arg);
 }
 
-export { XEN_ENOSPC };

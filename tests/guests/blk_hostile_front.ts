@@ -7,11 +7,11 @@
 // pushed. Last, it jumps req_prod: blkback must disconnect xvda (Closing) and keep serving xvdb,
 // which the guest then writes and reads back through blkfront.
 import {
-  boot, evtchnUpcall, evtchnSetHandler, evtchnNotify, printk, puts, putu, puti, panic, poweroff, xsInit, xsErrorName,
-  frameAlloc, addrToGfn, gnttabGrantAccess, xenbusWatchState, xenbusStateName, cmdlineHas,
+  boot, evtchnUpcall, evtchnSetHandler, evtchnNotify, printk, puts, putu, puti, panic, poweroff, xsInit,
+  frameAlloc, addrToGfn, gnttabGrantAccess, xenbusWatchState, xenbusStateName,
 } from "../../assembly/index";
 import { BlkFront, BlkfrontConfig, blkfrontAttach, blkRead, blkWrite } from "../../drivers/blk/front";
-import { blkif_request, blkif_request_indirect, blkif_response, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_INDIRECT, BLKIF_RSP_ERROR, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_OKAY } from "../../assembly/xen/io/blkif";
+import { blkif_request, blkif_request_indirect, blkif_response, BLKIF_OP_READ, BLKIF_OP_INDIRECT, BLKIF_RSP_ERROR, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_OKAY } from "../../assembly/xen/io/blkif";
 import { XenbusStateClosing, XenbusStateClosed } from "../../assembly/xen/io/xenbus";
 
 let a: BlkFront | null = null, b: BlkFront | null = null;

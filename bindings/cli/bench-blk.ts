@@ -2,7 +2,7 @@
 // with a progressive table or JSON.
 import { Table, loadNote, median, si, ROOT } from "../bench/common.js";
 import { BLK_WORKLOADS, runBlkWorkload, type BlkResult, type BlkWorkload } from "../bench/blk.js";
-import { UsageError } from "./run.js";
+import { optionParsers } from "./args.js";
 
 /** Usage text of `xenwasm bench blk`. */
 export const BENCH_BLK_USAGE = `xenwasm bench blk [--workload NAME,...] [--mode poll|event] [--ops N] [--runs N] [--disk-mib N]
@@ -17,12 +17,7 @@ export const BENCH_BLK_USAGE = `xenwasm bench blk [--workload NAME,...] [--mode 
 /** The parsed options of `xenwasm bench blk`. */
 export interface BenchBlkArgs { workloads: BlkWorkload[]; modes: Array<"poll" | "event">; ops: number; runs: number; diskMiB: number; front: string; back: string; json: boolean }
 
-const fail = (msg: string): never => { throw new UsageError(`bench blk: ${msg}`); };
-
-function number(opt: string, v: string, min: number, max: number): number {
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) fail(`${opt} must be a whole number from ${min} to ${max}, not '${v}'`);
-  return Number(v);
-}
+const { fail, number, words } = optionParsers("bench blk");
 
 /** Parses the arguments of `xenwasm bench blk`; throws UsageError with one line. */
 export function parseBenchBlkArgs(argv: string[]): BenchBlkArgs {
@@ -35,7 +30,7 @@ export function parseBenchBlkArgs(argv: string[]): BenchBlkArgs {
         a.workloads = value().split(",").map((n) => BLK_WORKLOADS.find((w) => w.name === n) ?? fail(`unknown workload '${n}' (expected ${BLK_WORKLOADS.map((w) => w.name).join(", ")})`));
         break;
       case "--mode":
-        a.modes = value().split(",").map((m) => (m === "poll" || m === "event" ? m : fail(`--mode must be 'poll' or 'event', not '${m}'`)));
+        a.modes = words(arg, value(), ["poll", "event"] as const);
         break;
       case "--ops": a.ops = number(arg, value(), 1, 100_000_000); break;
       case "--runs": a.runs = number(arg, value(), 1, 100); break;

@@ -5,6 +5,7 @@ import { NativeError } from "../bench/native.js";
 import { GuestLoadError } from "../runner/guest.js";
 import { RING_LIMITS, RingBenchError, benchRing, ringSize, type RingConfig, type RingImpl, type RingMode, type RingResult } from "../bench/ring.js";
 import { UsageError } from "./run.js";
+import { optionParsers } from "./args.js";
 import { BENCH_BLK_USAGE, benchBlkCommand } from "./bench-blk.js";
 
 /** Usage text of `xenwasm bench ring`. */
@@ -19,26 +20,7 @@ export const BENCH_RING_USAGE = `xenwasm bench ring [--slot BYTES] [--ring-pages
 /** The parsed options of `xenwasm bench ring`. */
 export interface BenchRingArgs { configs: RingConfig[]; runs: number; impls: RingImpl[]; json: boolean }
 
-const fail = (msg: string): never => { throw new UsageError(`bench ring: ${msg}`); };
-
-function numbers(opt: string, v: string, min: number, max: number): number[] {
-  return v.split(",").map((s) => {
-    if (!/^\d+$/.test(s) || Number(s) < min || Number(s) > max) fail(`${opt} must be a whole number from ${min} to ${max}${v.includes(",") ? " (in a comma-separated list)" : ""}, not '${s}'`);
-    return Number(s);
-  });
-}
-
-function number(opt: string, v: string, min: number, max: number): number {
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) fail(`${opt} must be a whole number from ${min} to ${max}, not '${v}'`);
-  return Number(v);
-}
-
-function words<T extends string>(opt: string, v: string, allowed: readonly T[]): T[] {
-  return v.split(",").map((s) => {
-    if (!(allowed as readonly string[]).includes(s)) fail(`${opt} must be ${allowed.map((a) => `'${a}'`).join(" or ")}, not '${s}'`);
-    return s as T;
-  });
-}
+const { fail, number, numbers, words } = optionParsers("bench ring");
 
 /** Parses the arguments of `xenwasm bench ring`; throws UsageError with one line. */
 export function parseBenchRingArgs(argv: string[]): BenchRingArgs {

@@ -355,8 +355,13 @@ function disconnect(d: BlkBackDev): void {
     for (let i = 0; i < queue.pages.length; i++) if (unchecked(queue.pages[i]).bound) gnttabUnmap(unchecked(queue.pages[i]));
   }
   d.queues = new Array<Queue>();
+  // The persistent grants, unmapped in batches of the UNMAPS buffer's size.
   const grants = d.pgrants.values();
-  for (let i = 0; i < grants.length; i++) unmapOne(grants[i].handle, grants[i].bus);
+  for (let i = 0; i < grants.length; i += <i32>MAX_INDIRECT_SEGS) {
+    const n = min(grants.length - i, <i32>MAX_INDIRECT_SEGS);
+    for (let j = 0; j < n; j++) fillUnmap(j, grants[i + j].handle, grants[i + j].bus);
+    HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, UNMAPS, n);
+  }
   d.pgrants.clear();
   if (d.phase == S_CONNECTED || d.phase == S_CONNECTING) d.phase = S_INITWAIT;
 }
@@ -485,24 +490,19 @@ function transfer(d: BlkBackDev, r: BlkRequest): i16 {
       d.pgrants.set(m.ref, new PGrant(m.handle, m.dev_bus_addr));
       continue;
     }
-    const u = changetype<gnttab_unmap_grant_ref>(UNMAPS + <usize>nunmap * offsetof<gnttab_unmap_grant_ref>());
-    u.host_addr = 0;
-    u.dev_bus_addr = m.dev_bus_addr;
-    u.handle = m.handle;
-    u.status = 0;
-    nunmap++;
+    fillUnmap(nunmap++, m.handle, m.dev_bus_addr);
   }
   if (nunmap > 0) HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, UNMAPS, nunmap);
   return status;
 }
 
-function unmapOne(handle: u32, bus: u64): void {
-  const u = changetype<gnttab_unmap_grant_ref>(UNMAPS);
+/** Writes unmap op `i` of the UNMAPS batch (at most MAX_INDIRECT_SEGS) for mapping `handle` at `bus`. */
+function fillUnmap(i: i32, handle: u32, bus: u64): void {
+  const u = changetype<gnttab_unmap_grant_ref>(UNMAPS + <usize>i * offsetof<gnttab_unmap_grant_ref>());
   u.host_addr = 0;
   u.dev_bus_addr = bus;
   u.handle = handle;
   u.status = 0;
-  HYPERVISOR_grant_table_op(GNTTABOP_unmap_grant_ref, UNMAPS, 1);
 }
 
 function discard(d: BlkBackDev, r: BlkRequest): i16 {

@@ -28,6 +28,9 @@ describe.each(["deterministic", "threads"])("a hostile frontend under the %s run
     expect(r.stdout).toContain("[blk_hostile_front] blkfront: device/vbd/51712: the backend closed the device\n");
     // blkfront answered Closing with Closed, and blkback followed: the connection is fully closed.
     expect(r.stdout).toContain("[blk_hostile_front] hostile: xvda backend is Closed\n");
+    // blkback kept the valid read's grant as a persistent grant and unmapped it at disconnect.
+    expect(r.stdout).toContain("[dom0] blkback: backend/vbd/1/51712: connected, 1 queue, 1 ring page, persistent grants\n");
+    expect(r.stdout).toContain("[blk_hostile_front] hostile: ending access to the grant blkback kept: 0 (released)\n");
     expect(r.stdout).toContain("[blk_hostile_front] hostile: xvdb still served: wrote and read back 4096 bytes\n");
     expect(r.stderr).toMatch(/xenwasm: dom0 \(0\): poweroff, \d+ hypercalls, \d+ events, 0 refused grant accesses/);
     expect(r.status).toBe(0);

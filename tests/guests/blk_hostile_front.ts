@@ -8,7 +8,7 @@
 // which the guest then writes and reads back through blkfront.
 import {
   boot, evtchnUpcall, evtchnSetHandler, evtchnNotify, printk, puts, putu, puti, panic, poweroff, xsInit,
-  frameAlloc, addrToGfn, gnttabGrantAccess, xenbusWatchState, xenbusStateName,
+  frameAlloc, addrToGfn, gnttabGrantAccess, gnttabEndAccess, xenbusWatchState, xenbusStateName,
 } from "../../assembly/index";
 import { BlkFront, BlkfrontConfig, blkfrontAttach, blkRead, blkWrite } from "../../drivers/blk/front";
 import { blkif_request, blkif_request_indirect, blkif_response, BLKIF_OP_READ, BLKIF_OP_INDIRECT, BLKIF_RSP_ERROR, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_OKAY } from "../../assembly/xen/io/blkif";
@@ -29,8 +29,7 @@ export function xen_start(si: i32): void {
   if (xsInit() < 0) panic("no xenstore");
   const cfg = new BlkfrontConfig();
   cfg.ringPageOrder = 0;
-  cfg.queues = 1;
-  cfg.persistent = false;
+  cfg.queues = 1; // persistent grants stay on: blkback keeps the valid read's grant mapped
   a = blkfrontAttach(51712, cfg, onReady, 0);
   b = blkfrontAttach(51728, new BlkfrontConfig(), onReady, 1);
 }
@@ -168,6 +167,7 @@ function onBackState(state: i32, arg: usize): void {
   if (state == XenbusStateClosed && sawClosing && !sawClosed) {
     sawClosed = true;
     printk("hostile: xvda backend is Closed");
+    released();
     if (xvdbDone) poweroff();
     return;
   }
@@ -176,11 +176,22 @@ function onBackState(state: i32, arg: usize): void {
   sawClosing = true;
   puts("hostile: xvda backend is ");
   printk(xenbusStateName(state));
-  if (state == XenbusStateClosed) sawClosed = true;
+  if (state == XenbusStateClosed) { sawClosed = true; released(); }
   // The other device must still work.
   for (let i = 0; i < 4096; i += 4) store<u32>(data + i, 0xabad1dea ^ i);
   const rc = blkWrite(b!, 64, data, 8, onWritten, 0);
   if (rc < 0) panic("xvdb write refused");
+}
+
+/**
+ * The disconnected backend must have unmapped every grant it kept (the valid read's, a persistent
+ * grant): ending our access then succeeds instead of -XEN_EBUSY.
+ */
+function released(): void {
+  const rc = gnttabEndAccess(dataRef);
+  puts("hostile: ending access to the grant blkback kept: ");
+  puti(rc);
+  printk(rc == 0 ? " (released)" : " (still mapped)");
 }
 
 function onWritten(status: i32, arg: usize): void {

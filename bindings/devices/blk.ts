@@ -6,6 +6,7 @@ import { k } from "../abi/layout.js";
 import { GuestFault, type Domain } from "../hypervisor/domain.js";
 import { dmaDomain, dmaTarget } from "../hypervisor/gnttab.js";
 import { guarded, type Hypervisor } from "../hypervisor/hypervisor.js";
+import { copyMemory } from "../hypervisor/copy.js";
 
 /** Bytes per sector: blkif's unit for every sector number, whatever the disk's sector size. */
 export const SECTOR_SIZE = 512;
@@ -72,8 +73,8 @@ export class RamDisk implements BlockDevice {
     this.u8 = new Uint8Array(buffer);
     this.sectors = Math.floor(buffer.byteLength / SECTOR_SIZE);
   }
-  read(pos: number, dst: Uint8Array): void { dst.set(this.u8.subarray(pos, pos + dst.length)); }
-  write(pos: number, src: Uint8Array): void { this.u8.set(src, pos); }
+  read(pos: number, dst: Uint8Array): void { copyMemory(dst, 0, this.u8, pos, dst.length); }
+  write(pos: number, src: Uint8Array): void { copyMemory(this.u8, pos, src, 0, src.length); }
   flush(): void {}
   discard(pos: number, len: number): void { this.u8.fill(0, pos, pos + len); }
   close(): void {}

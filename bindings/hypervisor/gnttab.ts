@@ -7,6 +7,7 @@ import {
   MAX_GRANT_FRAMES, PAGE_SIZE, lock, lockPair, unlock,
 } from "./domain.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
+import { copyMemory } from "./copy.js";
 
 const GNTST = {
   okay: k("GNTST_okay"), general_error: k("GNTST_general_error"), bad_domain: k("GNTST_bad_domain"),
@@ -205,7 +206,7 @@ function copyOne(hv: Hypervisor, d: Domain, a: number): void {
     if (typeof src === "number") return status(src);
     const dst = copySide(hv, d, a + COPY.dest, (flags & GNTCOPY_dest_gref) !== 0, true, len, pins);
     if (typeof dst === "number") return status(dst);
-    dst.dom.u8.set(src.dom.u8.subarray(src.addr, src.addr + len), dst.addr);
+    copyMemory(dst.dom.u8, dst.addr, src.dom.u8, src.addr, len);
     status(GNTST.okay);
   } finally {
     pins.forEach((p) => p());
@@ -274,7 +275,7 @@ function violation(hv: Hypervisor, d: Domain, handle: number, e: number): number
  */
 function mapped(hv: Hypervisor, d: Domain, handle: number, offset: number, len: number, write: boolean): number {
   if (!(handle >= 0 && handle < MAPTRACK_SIZE)) return violation(hv, d, handle, E.INVAL);
-  const flags = Atomics.load(d.maps, handle * MAP_WORDS);
+  const flags = d.maps[handle * MAP_WORDS];
   if (!(flags & MAP_LIVE)) return violation(hv, d, handle, E.INVAL);
   if (write && !(flags & MAP_WRITABLE)) return violation(hv, d, handle, E.PERM);
   if (!(offset >= 0 && len >= 0 && offset + len <= PAGE_SIZE)) return violation(hv, d, handle, E.FAULT);
@@ -312,7 +313,7 @@ export function grantCopyFrom(hv: Hypervisor, d: Domain, handle: number, offset:
   const addr = mapped(hv, d, handle, offset, len, false);
   if (addr < 0) return addr;
   if (!localOk(d, dst, len)) { Atomics.add(d.ctl, Ctl.Violations, 1); return E.FAULT; }
-  d.u8.set(resolved!.u8.subarray(addr, addr + len), dst);
+  copyMemory(d.u8, dst, resolved!.u8, addr, len);
   return 0;
 }
 
@@ -321,7 +322,7 @@ export function grantCopyTo(hv: Hypervisor, d: Domain, handle: number, offset: n
   const addr = mapped(hv, d, handle, offset, len, true);
   if (addr < 0) return addr;
   if (!localOk(d, src, len)) { Atomics.add(d.ctl, Ctl.Violations, 1); return E.FAULT; }
-  resolved!.u8.set(d.u8.subarray(src, src + len), addr);
+  copyMemory(resolved!.u8, addr, d.u8, src, len);
   return 0;
 }
 
@@ -337,7 +338,7 @@ export function grantLoad32(hv: Hypervisor, d: Domain, handle: number, offset: n
   const addr = mapped(hv, d, handle, offset, 4, false);
   if (addr < 0) return addr;
   if (!localOk(d, out, 4) || (out & 3)) { Atomics.add(d.ctl, Ctl.Violations, 1); return E.FAULT; }
-  Atomics.store(d.i32, out >> 2, Atomics.load(resolved!.i32, addr >> 2));
+  d.i32[out >> 2] = Atomics.load(resolved!.i32, addr >> 2);
   return 0;
 }
 

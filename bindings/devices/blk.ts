@@ -6,7 +6,6 @@ import { k } from "../abi/layout.js";
 import { GuestFault, type Domain } from "../hypervisor/domain.js";
 import { dmaDomain, dmaTarget } from "../hypervisor/gnttab.js";
 import { guarded, type Hypervisor } from "../hypervisor/hypervisor.js";
-import { copyMemory } from "../hypervisor/copy.js";
 
 /** Bytes per sector: blkif's unit for every sector number, whatever the disk's sector size. */
 export const SECTOR_SIZE = 512;
@@ -73,8 +72,10 @@ export class RamDisk implements BlockDevice {
     this.u8 = new Uint8Array(buffer);
     this.sectors = Math.floor(buffer.byteLength / SECTOR_SIZE);
   }
-  read(pos: number, dst: Uint8Array): void { copyMemory(dst, 0, this.u8, pos, dst.length); }
-  write(pos: number, src: Uint8Array): void { copyMemory(this.u8, pos, src, 0, src.length); }
+  // TypedArray.set, not copyMemory's memcpy: between a guest page and this (mostly uncached)
+  // buffer, memcpy measured 2x slower (64 KiB writes 1.45 s against 0.69 s; docs/benchmarks.md).
+  read(pos: number, dst: Uint8Array): void { dst.set(this.u8.subarray(pos, pos + dst.length)); }
+  write(pos: number, src: Uint8Array): void { this.u8.set(src, pos); }
   flush(): void {}
   discard(pos: number, len: number): void { this.u8.fill(0, pos, pos + len); }
   close(): void {}

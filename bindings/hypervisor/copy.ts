@@ -1,5 +1,5 @@
-// Copies between two guests' memories (grant copies, mapped-grant copies, DMA): the one place
-// that moves bytes from one domain's SharedArrayBuffer to another's.
+// Copies between two guests' memories (GNTTABOP_copy and the grant_copy_* imports): the one
+// place that moves bytes from one domain's SharedArrayBuffer to another's.
 //
 // `TypedArray.prototype.set` between two SharedArrayBuffers is correct but slow: V8 copies
 // shared memory with relaxed atomic word accesses (`relaxed_memmove`, 8 bytes at a time),
@@ -10,6 +10,8 @@
 // process), so it is used only when it exists and passes a self-test at load, and only with
 // ranges the caller has already checked. Otherwise `set` does the copy. Both give a racing
 // reader or writer in another thread some mix of old and new bytes, as Xen's own memcpy does.
+// XENWASM_NO_NATIVE_MEMCPY=1 in the environment selects `set` (to compare, or as a way out).
+// The RAM disk does not use it: there memcpy measured slower (bindings/devices/blk.ts).
 
 type Memcpy = (dst: ArrayBufferLike, dstOffset: number, src: ArrayBufferLike, srcOffset: number, len: number) => void;
 
@@ -38,12 +40,18 @@ export const NATIVE_MEMCPY = memcpy !== undefined;
 /** Offsets memcpy accepts: copyArrayBuffer takes only uint32 offsets and lengths. */
 const MEMCPY_LIMIT = 0x1_0000_0000;
 
+/** A memory copyMemory reads or writes: the buffer and a byte view over the whole of it (a Domain). */
+export interface Memory {
+  readonly buf: ArrayBufferLike;
+  readonly u8: Uint8Array;
+}
+
 /**
- * Copies `len` bytes from `src` at `srcAddr` to `dst` at `dstAddr` (offsets into the views).
- * The caller has checked that both ranges lie inside their views: nothing is checked here.
+ * Copies `len` bytes from `src` at `srcAddr` to `dst` at `dstAddr`. The caller has checked
+ * that both ranges lie inside their memories: nothing is checked here. (The buffers are passed
+ * in, not read from the views: a view's `buffer` getter is a call into V8's runtime.)
  */
-export function copyMemory(dst: Uint8Array, dstAddr: number, src: Uint8Array, srcAddr: number, len: number): void {
-  const d = dst.byteOffset + dstAddr, s = src.byteOffset + srcAddr;
-  if (memcpy && d + len < MEMCPY_LIMIT && s + len < MEMCPY_LIMIT) memcpy(dst.buffer, d, src.buffer, s, len);
-  else dst.set(src.subarray(srcAddr, srcAddr + len), dstAddr);
+export function copyMemory(dst: Memory, dstAddr: number, src: Memory, srcAddr: number, len: number): void {
+  if (memcpy && dstAddr + len < MEMCPY_LIMIT && srcAddr + len < MEMCPY_LIMIT) memcpy(dst.buf, dstAddr, src.buf, srcAddr, len);
+  else dst.u8.set(src.u8.subarray(srcAddr, srcAddr + len), dstAddr);
 }

@@ -147,7 +147,8 @@ export class Domain {
   readonly active: Int32Array;
   readonly maps: Int32Array;
   readonly timer: BigInt64Array;
-  /** Guest memory views (empty for the host's dom0). */
+  /** Guest memory (empty for the host's dom0) and views over it. */
+  readonly buf: ArrayBufferLike;
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
   readonly view: DataView;
@@ -165,7 +166,8 @@ export class Domain {
     this.active = new Int32Array(desc.active);
     this.maps = new Int32Array(desc.maptrack);
     this.timer = new BigInt64Array(desc.timer);
-    const buf = desc.memory ? desc.memory.buffer : new SharedArrayBuffer(0);
+    const buf: ArrayBufferLike = desc.memory ? desc.memory.buffer : new SharedArrayBuffer(0);
+    this.buf = buf;
     this.u8 = new Uint8Array(buf);
     this.i32 = new Int32Array(buf);
     this.view = new DataView(buf);

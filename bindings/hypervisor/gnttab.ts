@@ -206,7 +206,7 @@ function copyOne(hv: Hypervisor, d: Domain, a: number): void {
     if (typeof src === "number") return status(src);
     const dst = copySide(hv, d, a + COPY.dest, (flags & GNTCOPY_dest_gref) !== 0, true, len, pins);
     if (typeof dst === "number") return status(dst);
-    copyMemory(dst.dom.u8, dst.addr, src.dom.u8, src.addr, len);
+    copyMemory(dst.dom, dst.addr, src.dom, src.addr, len);
     status(GNTST.okay);
   } finally {
     pins.forEach((p) => p());
@@ -281,7 +281,7 @@ function mapped(hv: Hypervisor, d: Domain, handle: number, offset: number, len: 
   if (!(offset >= 0 && len >= 0 && offset + len <= PAGE_SIZE)) return violation(hv, d, handle, E.FAULT);
   const g = hv.domain(d.maps[handle * MAP_WORDS + 1]);
   if (!g) return violation(hv, d, handle, E.INVAL);
-  resolved = g;
+  if (resolved !== g) resolved = g; // a store of an object into a module variable costs a write barrier
   return d.maps[handle * MAP_WORDS + 3] * PAGE_SIZE + offset;
 }
 
@@ -313,7 +313,7 @@ export function grantCopyFrom(hv: Hypervisor, d: Domain, handle: number, offset:
   const addr = mapped(hv, d, handle, offset, len, false);
   if (addr < 0) return addr;
   if (!localOk(d, dst, len)) { Atomics.add(d.ctl, Ctl.Violations, 1); return E.FAULT; }
-  copyMemory(d.u8, dst, resolved!.u8, addr, len);
+  copyMemory(d, dst, resolved!, addr, len);
   return 0;
 }
 
@@ -322,7 +322,7 @@ export function grantCopyTo(hv: Hypervisor, d: Domain, handle: number, offset: n
   const addr = mapped(hv, d, handle, offset, len, true);
   if (addr < 0) return addr;
   if (!localOk(d, src, len)) { Atomics.add(d.ctl, Ctl.Violations, 1); return E.FAULT; }
-  copyMemory(resolved!.u8, addr, d.u8, src, len);
+  copyMemory(resolved!, addr, d, src, len);
   return 0;
 }
 

@@ -3,38 +3,19 @@
 // permission changes and watches work, and `xenstore-write .../control/shutdown poweroff` stops
 // the guest and ends the run with status 0 — under both runners.
 import { describe, expect, it } from "vitest";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, skipWithout } from "../helpers/env.js";
+import { startXenwasm, until, xenstoreTool as tool, type XenwasmProcess } from "../helpers/run.js";
 
 const haveTools = existsSync("/usr/bin/xenstore-read");
 
-function tool(sock: string, name: string, ...args: string[]) {
-  const r = spawnSync(`/usr/bin/${name}`, args, { encoding: "utf8", env: { ...process.env, XENSTORED_PATH: sock }, timeout: 10_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-async function until<T>(what: string, fn: () => T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function start(runner: string, sock: string): { child: ChildProcess; out: () => string; exit: Promise<number | null> } {
-  let out = "";
-  // idle is domain 1; a hostile xenstore client (never reads its replies) runs beside it.
-  const child = spawn(process.execPath, [join(ROOT, "bin/xenwasm.js"), "run", "--runner", runner, "--xenstore-socket", sock,
-    join(ROOT, "build/examples/idle.wasm"), join(ROOT, "build/tests/xs_hostile.wasm")], { cwd: ROOT });
-  child.stdout!.on("data", (b) => (out += b));
-  child.stderr!.on("data", (b) => (out += b));
-  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, out: () => out, exit };
+/** idle as domain 1, and a hostile xenstore client (never reads its replies) beside it. */
+function start(runner: string, sock: string): XenwasmProcess {
+  return startXenwasm(["run", "--runner", runner, "--xenstore-socket", sock,
+    join(ROOT, "build/examples/idle.wasm"), join(ROOT, "build/tests/xs_hostile.wasm")]);
 }
 
 describe.each(["deterministic", "threads"])("xenstore-utils against xenwasm run --runner %s", (runner) => {

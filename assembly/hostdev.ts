@@ -1,5 +1,5 @@
 // Host devices (docs/ABI.md §7): the `dev` imports through which a privileged backend domain
-// (dom0) drives the harness's block devices. Data never passes through dom0's memory: a request
+// (dom0) drives the harness's block devices and records network captures. Data never passes through dom0's memory: a request
 // names guest pages dom0 mapped with GNTMAP_device_map by their bus addresses (dev_bus_addr +
 // offset), and the harness copies between the device and those pages once, checking each
 // address against dom0's live device mappings. A non-privileged domain gets -XEN_EPERM.
@@ -28,6 +28,14 @@ export declare function dev_blk_flush(dev: i32): i32;
 /** `dev.blk_discard(dev, sector_lo, sector_hi, count)`: forgets `count` sectors; they read back as zeroes. */
 @external("dev", "blk_discard")
 export declare function dev_blk_discard(dev: i32, sectorLo: i32, sectorHi: i32, count: i32): i32;
+
+/**
+ * `dev.net_capture(addr, len)`: records the Ethernet frame of `len` bytes at `addr` (dom0's own
+ * memory) in the run's capture file (pcap), timestamped with the run's clock. Returns 0, or
+ * -XEN_ENODEV when the run records no capture (a zero-length call asks just that).
+ */
+@external("dev", "net_capture")
+export declare function dev_net_capture(addr: i32, len: i32): i32;
 
 /** blkdev_info.flags: the device is read-only. */
 export const BLKDEV_RO: u32 = 1;

@@ -12,6 +12,7 @@ import { MAX_MEM_MIB, MIN_MEM_MIB } from "../toolstack/builder.js";
 import { MAX_DISKS, parseDiskArg, type DiskArg } from "../toolstack/disks.js";
 import { SECTOR_SIZE, type DiskSpec } from "../devices/blk.js";
 import type { BackendSpec } from "../runner/common.js";
+import { parseVifArg, type VifSpec } from "../toolstack/vifs.js";
 
 /** An error whose message is the whole story: printed as one line, exit status 2. */
 export class UsageError extends Error {}
@@ -19,8 +20,11 @@ export class UsageError extends Error {}
 /** Usage text of `xenwasm run`. */
 export const RUN_USAGE = `xenwasm run [--runner deterministic|threads] [--spin] [--seed N] [--mem MIB] [--stats] [--trace FILE]
             [--xenstore-socket PATH] [--disk PATH[,ro] ...] [--backend DOM0.wasm] [--backend-cmdline STR]
-            [--cmdline STR] GUEST.wasm [[--cmdline STR] GUEST.wasm ...]
-  boots each GUEST.wasm as domains 1..N; --cmdline applies to the guests after it;
+            [--pcap FILE] [--cmdline STR] [--vif SPEC] GUEST.wasm [[--cmdline STR] [--vif SPEC] GUEST.wasm ...]
+  boots each GUEST.wasm as domains 1..N; --cmdline and --vif apply to the guests after them;
+  --vif gives each such guest a vif on dom0's switch (SPEC: on, none, or mac=..,mtu=..,
+  rate=10Mb/s[@50ms],queues=N,features=all|none; MACs default to 00:16:3e:00:00:<domid>);
+  --pcap records every frame dom0's switch forwards (libpcap, for tshark or wireshark);
   --disk attaches a raw image (or ram:SIZE, a zeroed RAM disk) to the first guest as xvda, xvdb,
   ... (,ro: read-only), served by
   domain 0, a WebAssembly backend domain (build/drivers/dom0.wasm unless --backend names another;
@@ -30,7 +34,7 @@ export const RUN_USAGE = `xenwasm run [--runner deterministic|threads] [--spin] 
 
 interface RunArgs {
   runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; xenstoreSocket?: string;
-  guests: Array<{ path: string; cmdline: string }>; disks: DiskArg[]; backend?: string; backendCmdline: string;
+  guests: Array<{ path: string; cmdline: string; vif: VifSpec | null }>; disks: DiskArg[]; backend?: string; backendCmdline: string; pcap?: string;
 }
 
 /** The backend domain `xenwasm run` starts when a disk is attached and --backend is not given. */
@@ -46,6 +50,7 @@ function intArg(opt: string, v: string | undefined, min: number, max: number): n
 export function parseRunArgs(argv: string[]): RunArgs {
   const a: RunArgs = { runner: "deterministic", spin: false, seed: 1, memMiB: 32, stats: false, guests: [], disks: [], backendCmdline: "" };
   let cmdline = "";
+  let vif: VifSpec | null = null;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => { const v = argv[++i]; if (v === undefined) throw new UsageError(`run: ${arg} needs a value`); return v; };
@@ -68,14 +73,22 @@ export function parseRunArgs(argv: string[]): RunArgs {
         break;
       case "--backend": a.backend = value(); break;
       case "--backend-cmdline": a.backendCmdline = value(); break;
+      case "--vif":
+        try { vif = parseVifArg(value()); } catch (e) { throw new UsageError(`run: ${(e as Error).message}`); }
+        break;
+      case "--pcap": a.pcap = value(); break;
       default:
         if (arg.startsWith("-")) throw new UsageError(`run: unknown option '${arg}'`);
-        a.guests.push({ path: arg, cmdline });
+        a.guests.push({ path: arg, cmdline, vif });
     }
   }
   if (a.guests.length === 0) throw new UsageError("run: no guest given (usage: xenwasm run [options] GUEST.wasm ...)");
   if (a.spin && a.runner !== "threads") throw new UsageError("run: --spin needs --runner threads");
   if (a.disks.length > MAX_DISKS) throw new UsageError(`run: at most ${MAX_DISKS} disks (xvda..xvdp), not ${a.disks.length}`);
+  if (a.pcap !== undefined && !a.guests.some((g) => g.vif)) throw new UsageError("run: --pcap records dom0's switch: give a guest a vif (--vif on)");
+  const macs = a.guests.map((g, i) => g.vif?.mac ?? (g.vif ? `default ${i}` : "")).filter((m) => m && !m.startsWith("default"));
+  const dup = macs.find((m, i) => macs.indexOf(m) !== i);
+  if (dup) throw new UsageError(`run: two vifs with the MAC ${dup}`);
   return a;
 }
 
@@ -108,14 +121,18 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   let backend: BackendSpec | undefined;
-  if (a.disks.length || a.backend) {
+  const vifs = a.guests.flatMap((g, i) => (g.vif ? [{ frontend: i + 1, spec: g.vif }] : []));
+  if (a.disks.length || vifs.length || a.backend) {
     const path = a.backend ?? DEFAULT_BACKEND;
     let module: WebAssembly.Module;
     try { module = loadGuest(path).module; } catch (e) {
       if (e instanceof GuestLoadError) throw new UsageError(`run: backend: ${e.message}${a.backend ? "" : " (run npm run build)"}`);
       throw e;
     }
-    backend = { module, name: "dom0", memMiB: a.memMiB, cmdline: a.backendCmdline, disks: checkDisks(a.disks) };
+    backend = { module, name: "dom0", memMiB: a.memMiB, cmdline: a.backendCmdline, disks: checkDisks(a.disks), vifs, pcap: a.pcap };
+    if (a.pcap !== undefined) {
+      try { accessSync(dirname(a.pcap) || ".", constants.W_OK); } catch { throw new UsageError(`run: --pcap ${a.pcap}: its directory is not writable`); }
+    }
   }
   let socketDir: string | undefined;
   if (!a.xenstoreSocket) {
@@ -141,6 +158,7 @@ export async function run(argv: string[]): Promise<number> {
     if (socketDir) rmSync(socketDir, { recursive: true, force: true });
   }
   if (a.trace) writeFileSync(a.trace, result.trace.join("\n") + "\n");
+  if (a.pcap) process.stderr.write(`xenwasm: capture written to ${a.pcap} (tshark -r ${a.pcap})\n`);
   if (a.stats) {
     for (const d of [...(result.backend ? [result.backend] : []), ...result.domains.filter((x) => x.domid !== 0)]) process.stderr.write(`xenwasm: ${d.name} (${d.domid}): ${d.reason}, ${d.hypercalls} hypercalls, ${d.events} events, ${d.violations} refused grant accesses\n`);
   }

@@ -11,6 +11,7 @@ import { memoryOp } from "./memory.js";
 import { schedOp } from "./sched.js";
 import { vcpuOp } from "./vcpu.js";
 import { deviceImports, type BlockDevice } from "../devices/blk.js";
+import { netDeviceImports, type PcapWriter } from "../devices/net.js";
 import { xenVersion } from "./version.js";
 
 /** Reads an AssemblyScript string (UTF-16, byte length at ptr-4) from guest memory, bounded. */
@@ -22,11 +23,14 @@ export function readAsString(d: Domain, ptr: number): string {
   return s;
 }
 
+/** The host devices behind a domain's `dev` imports: dom0's disks and the run's capture file. */
+export interface HostDevices { disks: BlockDevice[]; capture?: PcapWriter }
+
 /**
  * The import object for domain `d` under hypervisor `hv`: `xen`, `env`, and `dev` (host devices,
- * docs/ABI.md §7: `dev` is dom0's, over `disks`; every other domain gets -EPERM from it).
+ * docs/ABI.md §7: `dev` is dom0's, over `devices`; every other domain gets -EPERM from it).
  */
-export function guestImports(hv: Hypervisor, d: Domain, disks: BlockDevice[] = [], log?: (line: string) => void): WebAssembly.Imports {
+export function guestImports(hv: Hypervisor, d: Domain, devices: HostDevices = { disks: [] }, log?: (line: string) => void): WebAssembly.Imports {
   const n = () => Atomics.add(d.ctl, Ctl.Hypercalls, 1);
   return {
     env: {
@@ -54,6 +58,6 @@ export function guestImports(hv: Hypervisor, d: Domain, disks: BlockDevice[] = [
       grant_store32: (h: number, off: number, v: number) => grantStore32(hv, d, h, off, v),
       grant_cmpxchg32: (h: number, off: number, e: number, r: number, out: number) => grantCmpxchg32(hv, d, h, off, e, r, out >>> 0),
     },
-    dev: deviceImports(hv, d, disks, log),
+    dev: { ...deviceImports(hv, d, devices.disks, log), ...netDeviceImports(hv, d, devices.capture) },
   };
 }

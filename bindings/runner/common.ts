@@ -8,6 +8,7 @@ import { DomainExit, type Hypervisor } from "../hypervisor/hypervisor.js";
 import { SHUTDOWN_NAMES } from "../hypervisor/sched.js";
 import { publishTime } from "../hypervisor/vcpu.js";
 import type { DiskSpec } from "../devices/blk.js";
+import type { VifAttach } from "../toolstack/vifs.js";
 
 /** One guest to run: its compiled module and domain settings. */
 export interface GuestSpec { module: WebAssembly.Module; name: string; cmdline: string; memMiB: number }
@@ -33,8 +34,11 @@ export interface RunOptions {
   backend?: BackendSpec;
 }
 
-/** The backend domain 0 of a run: its module and the host disks it serves. */
-export interface BackendSpec { module: WebAssembly.Module; name: string; memMiB: number; cmdline: string; disks: DiskSpec[] }
+/**
+ * The backend domain 0 of a run: its module, the host disks it serves (attached to the first
+ * guest), the guests' vifs on its switch, and the capture file its switch records into.
+ */
+export interface BackendSpec { module: WebAssembly.Module; name: string; memMiB: number; cmdline: string; disks: DiskSpec[]; vifs?: VifAttach[]; pcap?: string }
 
 /** How one domain ended. */
 export interface DomainResult { domid: number; name: string; reason: string; message?: string; violations: number; hypercalls: number; events: number; grantOps: number }

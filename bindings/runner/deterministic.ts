@@ -9,6 +9,8 @@ import { fireTimerIfDue, publishWallclock, timerDeadline } from "../hypervisor/v
 import { createDom0, createGuest, createHostDom0 } from "../toolstack/builder.js";
 import { attachDisks } from "../toolstack/disks.js";
 import { openDisk } from "../devices/blk.js";
+import { PcapWriter } from "../devices/net.js";
+import { attachVifs } from "../toolstack/vifs.js";
 import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
 import { Xenstored } from "../xenstore/xenstored.js";
 import { ConsoleLines, enter, exitCodeOf, resultOf, rng, teardown, type DomainResult, type RunOptions, type RunResult } from "./common.js";
@@ -56,8 +58,10 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
   const dom0 = be ? createDom0(hv, { name: be.name, memMiB: be.memMiB, cmdline: be.cmdline }) : createHostDom0(hv);
   const xsd = new Xenstored(hv, dom0, opts.log);
   const disks = be ? be.disks.map(openDisk) : [];
+  // Virtual time from 0: the same seed gives the same capture file.
+  const capture = be?.pcap ? new PcapWriter(be.pcap, 0n) : undefined;
   const instantiate = (dom: Domain, module: WebAssembly.Module): Guest => {
-    const inst = new WebAssembly.Instance(module, guestImports(hv, dom, dom.domid === 0 ? disks : [], opts.log));
+    const inst = new WebAssembly.Instance(module, guestImports(hv, dom, dom.domid === 0 ? { disks, capture } : { disks: [] }, opts.log));
     const ex = inst.exports as { xen_start: (a: number) => void; xen_upcall: () => void };
     return { dom, start: () => ex.xen_start(4096), upcall: () => ex.xen_upcall(), started: false, done: false };
   };
@@ -72,6 +76,7 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
     return instantiate(dom, spec.module);
   })];
   if (be && be.disks.length) attachDisks(xsd, 1, be.disks);
+  if (be?.vifs?.length) attachVifs(xsd, be.vifs);
   /** Guests other than the backend domain: the run ends when they have all shut down. */
   const domUs = guests.filter((g) => g.dom.domid !== 0);
 
@@ -158,6 +163,7 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
   } finally {
     xsd.close();
     disks.forEach((d) => d.close());
+    capture?.close();
   }
   const crashed0 = backend.filter((g) => g.done && g.dom.ctl[Ctl.Reason] === k("SHUTDOWN_crash")).map((g) => resultOf(g.dom, g.message));
   const domains: DomainResult[] = [...crashed0, ...domUs.map((g) => (g.done ? resultOf(g.dom, g.message) : { ...resultOf(g.dom), reason: "running" }))];

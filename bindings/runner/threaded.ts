@@ -8,6 +8,7 @@ import { drainConsoleRing } from "../hypervisor/console.js";
 import { Hypervisor, type RunnerHooks } from "../hypervisor/hypervisor.js";
 import { createDom0, createGuest, createHostDom0 } from "../toolstack/builder.js";
 import { attachDisks } from "../toolstack/disks.js";
+import { attachVifs } from "../toolstack/vifs.js";
 import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
 import { Xenstored } from "../xenstore/xenstored.js";
 import { ConsoleLines, exitCodeOf, resultOf, type DomainResult, type RunOptions, type RunResult } from "./common.js";
@@ -41,6 +42,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
     return d;
   });
   if (be && be.disks.length) attachDisks(xsd, 1, be.disks);
+  if (be?.vifs?.length) attachVifs(xsd, be.vifs);
   /** Every domain with a vCPU: the backend domain first, then the guests. */
   const vcpus: Array<{ dom: Domain; module: WebAssembly.Module }> = [
     ...(be ? [{ dom: dom0, module: be.module }] : []),
@@ -89,7 +91,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
   const exits = vcpus.map(({ dom: d, module }) => new Promise<void>((resolve) => {
     const wd: WorkerData = {
       domid: d.domid, module, domains: descriptors, epochNs, wallNs, seed: opts.seed, spin: opts.spin ?? false,
-      disks: d.domid === 0 && be ? be.disks : [],
+      disks: d.domid === 0 && be ? be.disks : [], pcap: d.domid === 0 ? be?.pcap : undefined,
     };
     const w = new Worker(fileURLToPath(workerUrl), { workerData: wd });
     workers.push(w);

@@ -7,9 +7,10 @@ import { guestImports } from "../hypervisor/imports.js";
 import { fireTimerIfDue, publishWallclock, timerDeadline } from "../hypervisor/vcpu.js";
 import { enter, teardown } from "./common.js";
 import { openDisk, type DiskSpec } from "../devices/blk.js";
+import { PcapWriter } from "../devices/net.js";
 
 /** What the main thread hands a worker. */
-export interface WorkerData { domid: number; module: WebAssembly.Module; domains: DomainDescriptor[]; epochNs: bigint; wallNs: bigint; seed: number; spin: boolean; disks: DiskSpec[] }
+export interface WorkerData { domid: number; module: WebAssembly.Module; domains: DomainDescriptor[]; epochNs: bigint; wallNs: bigint; seed: number; spin: boolean; disks: DiskSpec[]; pcap?: string }
 
 /** Messages a worker posts to the main thread. */
 export type WorkerMessage =
@@ -49,8 +50,10 @@ for (const desc of data.domains) hv.attach(desc);
 const d = hv.domain(data.domid)!;
 // Host disks are opened on the thread of the domain that drives them (dom0's).
 const disks = data.disks.map(openDisk);
+// The capture is written by dom0's thread too, with wall-clock timestamps.
+const capture = data.pcap ? new PcapWriter(data.pcap, data.wallNs) : undefined;
 try {
-  const inst = new WebAssembly.Instance(data.module, guestImports(hv, d, disks, (message) => post({ type: "log", domid: d.domid, message })));
+  const inst = new WebAssembly.Instance(data.module, guestImports(hv, d, { disks, capture }, (message) => post({ type: "log", domid: d.domid, message })));
   const ex = inst.exports as { xen_start: (a: number) => void; xen_upcall: () => void };
   Atomics.store(d.ctl, Ctl.State, DomState.Running);
   let r = enter(hv, d, () => ex.xen_start(4096));
@@ -74,9 +77,11 @@ try {
   }
   teardown(hv, d);
   disks.forEach((b) => b.close());
+  capture?.close();
   post({ type: "exit", domid: d.domid, message: r.kind === "exit" ? r.message : "shut down by another domain" });
 } catch (e) {
   teardown(hv, d);
   disks.forEach((b) => b.close());
+  capture?.close();
   post({ type: "error", domid: d.domid, message: (e as Error).stack ?? String(e) });
 }

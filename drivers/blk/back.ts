@@ -16,16 +16,15 @@ import {
   BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT,
   BLKIF_RSP_ERROR, BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_OKAY, BLK_SLOT, BLK_RSP, BlkRequest, parseRequest, parseSegments,
   writeResponse, SECTOR_SIZE, SEG_SIZE, SEGS_PER_INDIRECT_FRAME, MAX_INDIRECT_SEGS, MAX_RING_PAGE_ORDER, MAX_QUEUES,
-  PROTOCOL_X86_64, queueKey, ringRefKey, K_EVENT_CHANNEL, K_PROTOCOL, K_RING_PAGE_ORDER, K_MAX_RING_PAGE_ORDER,
+  PROTOCOL_X86_64, K_EVENT_CHANNEL, K_PROTOCOL, K_RING_PAGE_ORDER, K_MAX_RING_PAGE_ORDER,
   K_NUM_QUEUES, K_MAX_QUEUES, K_PERSISTENT, K_MAX_INDIRECT, K_FLUSH, K_BARRIER, K_DISCARD, K_DISCARD_GRAN,
   K_DISCARD_ALIGN, K_DISCARD_SECURE, K_SECTORS, K_INFO, K_SECTOR_SIZE, K_PHYS_SECTOR_SIZE,
 } from "./proto";
-import { Keys, readKeys, writeKeys, parseU64, relativePath } from "./xenbus";
+import { Keys, readKeys, writeKeys, parseHex, queueKey, ringRefKey, watchBackends } from "../common/xenbus";
 import { BackRing } from "../../assembly/ring";
 import { SharedPage, gnttabMap, gnttabUnmap, gnttabCopyFrom } from "../../assembly/gnttab";
 import { HYPERVISOR_grant_table_op } from "../../assembly/hypercall";
 import { evtchnBindInterdomain, evtchnClose, evtchnNotify } from "../../assembly/evtchn";
-import { xsWatch, xsDirectory, XsReply, XBT_NIL } from "../../assembly/xenstore";
 import { xenbusSwitchState, xenbusWatchState, xenbusDevFatal } from "../../assembly/xenbus";
 import { puts, printk, putu } from "../../assembly/console";
 import { blkdev_info, dma_seg, dev_blk_info, dev_blk_flush, blkdevIo, blkdevDiscard, BLKDEV_RO } from "../../assembly/hostdev";
@@ -130,8 +129,7 @@ const SEG_MAP = new StaticArray<i32>(<i32>MAX_INDIRECT_SEGS);
  */
 export function blkbackInit(cfg: BlkbackConfig): i32 {
   blkbackConfig.copyFrom(cfg);
-  const rc = xsWatch("backend/vbd", onBackendEvent, 0);
-  return rc < 0 ? rc : 0;
+  return watchBackends("vbd", found);
 }
 
 /** Devices known so far (probing, connected or closed). */
@@ -147,36 +145,10 @@ function findDev(frontId: u32, devid: u32): BlkBackDev | null {
   return null;
 }
 
-function onBackendEvent(path: string, arg: usize): void {
-  const rel = relativePath(path, 0);
-  // The event at registration (and a change of a whole frontend's directory): enumerate.
-  if (rel == "backend/vbd") { xsDirectory(XBT_NIL, rel, onListed, 0); return; }
-  if (!rel.startsWith("backend/vbd/")) return;
-  const parts = rel.substring(12).split("/");
-  const fe = parseU64(parts[0]);
-  if (fe < 0 || fe > 0x7fef) return;
-  if (parts.length < 2) { xsDirectory(XBT_NIL, rel, onListed, <usize>fe + 1); return; }
-  found(parts[0], parts[1]);
-}
-
-/** A listing of backend/vbd (arg 0: frontends) or of backend/vbd/<arg - 1> (that frontend's devices). */
-function onListed(status: i32, reply: XsReply, arg: usize): void {
-  if (status < 0) return;
-  const names = reply.strings();
-  for (let i = 0; i < names.length; i++) {
-    if (arg == 0) {
-      const fe = parseU64(names[i]);
-      if (fe >= 0 && fe <= 0x7fef) xsDirectory(XBT_NIL, "backend/vbd/" + names[i], onListed, <usize>fe + 1);
-    } else found((arg - 1).toString(), names[i]);
-  }
-}
-
-function found(feName: string, devName: string): void {
-  const fe = parseU64(feName), devid = parseU64(devName);
-  if (fe < 0 || fe > 0x7fef || devid < 0 || devid > 0xffffffff) return;
-  let d = findDev(<u32>fe, <u32>devid);
+function found(fe: u32, devid: u32): void {
+  let d = findDev(fe, devid);
   if (d === null) {
-    d = new BlkBackDev(devs.length, <u32>fe, <u32>devid);
+    d = new BlkBackDev(devs.length, fe, devid);
     devs.push(d);
     probe(d);
     return;
@@ -242,18 +214,6 @@ function onProbed(k: Keys, arg: usize): void {
 function put(n: string, v: string, names: Array<string>, values: Array<string>): void {
   names.push(n);
   values.push(v);
-}
-
-function parseHex(s: string): i64 {
-  if (s.length == 0 || s.length > 8) return -1;
-  let v: i64 = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i) | 0x20;
-    if (c >= 0x30 && c <= 0x39) v = v * 16 + (c - 0x30);
-    else if (c >= 0x61 && c <= 0x66) v = v * 16 + (c - 0x61 + 10);
-    else return -1;
-  }
-  return v;
 }
 
 function onFeaturesWritten(status: i32, arg: usize): void {

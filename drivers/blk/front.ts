@@ -20,12 +20,12 @@
 import {
   BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_OP_WRITE_BARRIER, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_DISCARD, BLKIF_OP_INDIRECT,
   BLKIF_RSP_OKAY, BLKIF_RSP_EOPNOTSUPP, BLK_SLOT, BLK_RSP, SECTOR_SIZE, SECTORS_PER_PAGE, DIRECT_SEGS,
-  MAX_INDIRECT_SEGS, MAX_RING_PAGE_ORDER, MAX_QUEUES, PROTOCOL_X86_64, queueKey, ringRefKey,
+  MAX_INDIRECT_SEGS, MAX_RING_PAGE_ORDER, MAX_QUEUES, PROTOCOL_X86_64,
   writeSegment, K_EVENT_CHANNEL, K_PROTOCOL, K_RING_PAGE_ORDER, K_MAX_RING_PAGE_ORDER, K_NUM_QUEUES, K_MAX_QUEUES,
   K_PERSISTENT, K_MAX_INDIRECT, K_FLUSH, K_BARRIER, K_DISCARD, K_DISCARD_GRAN, K_DISCARD_ALIGN, K_DISCARD_SECURE,
   K_SECTORS, K_INFO, K_SECTOR_SIZE, K_PHYS_SECTOR_SIZE,
 } from "./proto";
-import { Keys, readKeys, writeKeys, parseU64 } from "./xenbus";
+import { Keys, readKeys, writeKeys, parseU64, queueKey, ringRefKey } from "../common/xenbus";
 import { FrontRing } from "../../assembly/ring";
 import { SharedPage, gnttabGrantAccess, gnttabEndAccess } from "../../assembly/gnttab";
 import { frameAlloc, addrToGfn, PAGE_SIZE } from "../../assembly/frames";

@@ -54,16 +54,6 @@ export const K_INFO = "info";
 export const K_SECTOR_SIZE = "sector-size";
 export const K_PHYS_SECTOR_SIZE = "physical-sector-size";
 
-/** The key of queue `q`'s node `key` when there are `nrQueues` queues ("queue-1/ring-ref"), else `key`. */
-export function queueKey(nrQueues: u32, q: u32, key: string): string {
-  return nrQueues > 1 ? "queue-" + q.toString() + "/" + key : key;
-}
-
-/** The key of ring page `i` of a ring of 2^order pages: "ring-ref" for one page, "ring-ref<i>" for more. */
-export function ringRefKey(order: u32, i: u32): string {
-  return order == 0 ? K_RING_REF : K_RING_REF + i.toString();
-}
-
 /**
  * A request as the backend acts on it: the ring slot copied and validated. Segment i covers
  * sectors first[i]..last[i] of the page granted as grefs[i]; the data starts at `sector` and is

@@ -1,12 +1,17 @@
-// dom0: xenwasm's backend domain (DESIGN §4). `xenwasm run` starts it as domain 0 whenever a disk
-// is attached (or --backend names another build of it): privileged, it serves every vbd the
-// toolstack creates with blkback over the harness's host disks. Its command line narrows what
-// blkback offers, for testing frontends against a plain peer:
-//   max-ring-page-order=N  multi-queue-max-queues=N  max-indirect-segments=N (0: none)
-//   persistent=0|1  flush=0|1  barrier=0|1  discard=0|1   or   features=none
+// dom0: xenwasm's backend domain (DESIGN §4, §7). `xenwasm run` starts it as domain 0 whenever a
+// disk or a vif is attached (or --backend names another build of it): privileged, it serves every
+// vbd the toolstack creates with blkback over the harness's host disks, and every vif with
+// netback on its switch. Its command line narrows what the backends offer, for testing frontends
+// against a plain peer (`features=none` narrows both):
+//   blkback: max-ring-page-order=N  multi-queue-max-queues=N  max-indirect-segments=N (0: none)
+//            persistent=0|1  flush=0|1  barrier=0|1  discard=0|1
+//   netback: net-sg=0|1  net-gso=0|1  net-ipv6-csum=0|1  net-split=0|1  net-queues=N
+//            net-mcast=0|1  net-ctrl-ring=0|1
 import { boot, evtchnUpcall, printk, puts, puti, panic, xsInit, xenbusWatchShutdown, cmdlineGetU32, cmdlineGet } from "../../assembly/index";
 import { blkbackInit, BlkbackConfig } from "../blk/back";
 import { MAX_INDIRECT_SEGS, MAX_QUEUES, MAX_RING_PAGE_ORDER } from "../blk/proto";
+import { netbackInit, NetbackConfig } from "../net/back";
+import { MAX_QUEUES as NET_MAX_QUEUES } from "../net/proto";
 
 function option(key: string, dflt: u32, max: u32): u32 {
   const v = cmdlineGetU32(key, dflt);
@@ -44,8 +49,23 @@ export function xen_start(startInfo: i32): void {
     puti(b);
     panic("blkback");
   }
+  const ncfg = new NetbackConfig();
+  ncfg.sg = option("net-sg", none ? 0 : 1, 1) == 1;
+  ncfg.gso = option("net-gso", none ? 0 : 1, 1) == 1;
+  ncfg.ipv6Csum = option("net-ipv6-csum", none ? 0 : 1, 1) == 1;
+  ncfg.split = option("net-split", none ? 0 : 1, 1) == 1;
+  ncfg.maxQueues = option("net-queues", none ? 1 : NET_MAX_QUEUES, NET_MAX_QUEUES);
+  if (ncfg.maxQueues == 0) ncfg.maxQueues = 1;
+  ncfg.mcast = option("net-mcast", none ? 0 : 1, 1) == 1;
+  ncfg.ctrlRing = option("net-ctrl-ring", none ? 0 : 1, 1) == 1;
+  const n = netbackInit(ncfg);
+  if (n < 0) {
+    puts("dom0: netback failed to start: ");
+    puti(n);
+    panic("netback");
+  }
   xenbusWatchShutdown();
-  printk("dom0: blkback serving backend/vbd");
+  printk("dom0: blkback serving backend/vbd, netback serving backend/vif");
 }
 
 export function xen_upcall(): void {

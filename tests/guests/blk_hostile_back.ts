@@ -8,7 +8,7 @@ import {
   boot, evtchnUpcall, evtchnBindInterdomain, evtchnNotify, printk, puts, panic, xsInit, cmdlineGet,
   SharedPage, gnttabMap, xenbusSwitchState, xenbusWatchState, BackRing,
 } from "../../assembly/index";
-import { readKeys, writeKeys, Keys } from "../../drivers/blk/xenbus";
+import { readKeys, writeKeys, Keys } from "../../drivers/common/xenbus";
 import { blkif_request, blkif_response } from "../../assembly/xen/io/blkif";
 import { GNTMAP_host_map, GNTST_okay } from "../../assembly/xen/grant_table";
 import { XenbusStateInitWait, XenbusStateInitialised, XenbusStateConnected } from "../../assembly/xen/io/xenbus";

@@ -1,10 +1,11 @@
-// Negotiation plumbing both blkif ends share (io/blkif.h's xenstore protocol): reading a set of
+// Negotiation plumbing every split driver shares (blkif and netif ends alike): reading a set of
 // keys of the other end's directory in one go, writing a set of our own, and parsing the
-// numbers found there. The state machines themselves are in front.ts and back.ts.
+// numbers found there; how a backend finds the devices the toolstack gives it; the `queue-N/` and
+// `ring-ref<i>` key names both protocols use. The state machines are in each driver's front.ts and back.ts.
 //
 // Ownership: a read in progress lives in a fixed pool (KEYS_POOL records, allocated once); the
 // record handed to a KeysFn is valid only during the call. Values are fresh strings.
-import { XBT_NIL, XsReply, xsRead, xsWrite } from "../../assembly/xenstore";
+import { XBT_NIL, XsReply, xsRead, xsWrite, xsWatch, xsDirectory } from "../../assembly/xenstore";
 import { XEN_ENOENT, XEN_ENOSPC } from "../../assembly/xen/errno";
 import { parseU32 } from "../../assembly/cmdline";
 
@@ -163,4 +164,88 @@ export function parseU64(s: string | null): i64 {
 export function relativePath(path: string, domid: u32): string {
   const home = "/local/domain/" + domid.toString() + "/";
   return path.startsWith(home) ? path.substring(home.length) : path;
+}
+
+/** Parses a hexadecimal number of 1 to 8 digits (a `physical-device` major or minor); -1 when malformed. */
+export function parseHex(s: string): i64 {
+  if (s.length == 0 || s.length > 8) return -1;
+  let v: i64 = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) | 0x20;
+    if (c >= 0x30 && c <= 0x39) v = v * 16 + (c - 0x30);
+    else if (c >= 0x61 && c <= 0x66) v = v * 16 + (c - 0x61 + 10);
+    else return -1;
+  }
+  return v;
+}
+
+/** The key of queue `q`'s node `key` when there are `nrQueues` queues ("queue-1/ring-ref"), else `key`. */
+export function queueKey(nrQueues: u32, q: u32, key: string): string {
+  return nrQueues > 1 ? "queue-" + q.toString() + "/" + key : key;
+}
+
+/** The key of ring page `i` of a ring of 2^order pages named `base`: `base` for one page, `base<i>` for more. */
+export function ringRefKey(order: u32, i: u32, base: string = "ring-ref"): string {
+  return order == 0 ? base : base + i.toString();
+}
+
+// ---- backend discovery -----------------------------------------------------------------------
+
+/** Called for every `backend/<type>/<frontend>/<devid>` seen (again after each change below it). */
+export type BackendFoundFn = (frontId: u32, devid: u32) => void;
+
+/** Highest frontend domid a backend accepts (DOMID_FIRST_RESERVED - 1). */
+const MAX_FRONT_DOMID: i64 = 0x7fef;
+
+class Discovery {
+  constructor(public type: string, public fn: BackendFoundFn) {}
+  get dir(): string { return "backend/" + this.type; }
+}
+const discoveries = new Array<Discovery>();
+
+/**
+ * Watches `backend/<type>` in our home, as a Linux backend driver's xenbus watch does, and calls
+ * `fn(frontId, devid)` for each device directory the toolstack creates there, and again on any
+ * change inside it (the callee keeps its own per-device state and ignores what it knows). Returns
+ * 0 or the xenstore error.
+ */
+export function watchBackends(type: string, fn: BackendFoundFn): i32 {
+  const i = discoveries.length;
+  discoveries.push(new Discovery(type, fn));
+  const rc = xsWatch("backend/" + type, onBackendEvent, <usize>i);
+  return rc < 0 ? rc : 0;
+}
+
+function onBackendEvent(path: string, arg: usize): void {
+  const disc = discoveries[<i32>arg];
+  const dir = disc.dir;
+  const rel = relativePath(path, 0);
+  // The event at registration (and a change of a whole frontend's directory): enumerate.
+  if (rel == dir) { xsDirectory(XBT_NIL, rel, onListed, arg << 16); return; }
+  if (!rel.startsWith(dir + "/")) return;
+  const parts = rel.substring(dir.length + 1).split("/");
+  const fe = parseU64(parts[0]);
+  if (fe < 0 || fe > MAX_FRONT_DOMID) return;
+  if (parts.length < 2) { xsDirectory(XBT_NIL, rel, onListed, (arg << 16) | (<usize>fe + 1)); return; }
+  found(disc, parts[0], parts[1]);
+}
+
+/** A listing of backend/<type> (low 16 bits of arg 0: frontends) or of backend/<type>/<fe> (fe + 1: its devices). */
+function onListed(status: i32, reply: XsReply, arg: usize): void {
+  if (status < 0) return;
+  const disc = discoveries[<i32>(arg >> 16)];
+  const fe1 = arg & 0xffff;
+  const names = reply.strings();
+  for (let i = 0; i < names.length; i++) {
+    if (fe1 == 0) {
+      const fe = parseU64(names[i]);
+      if (fe >= 0 && fe <= MAX_FRONT_DOMID) xsDirectory(XBT_NIL, disc.dir + "/" + names[i], onListed, (arg & ~<usize>0xffff) | (<usize>fe + 1));
+    } else found(disc, (fe1 - 1).toString(), names[i]);
+  }
+}
+
+function found(disc: Discovery, feName: string, devName: string): void {
+  const fe = parseU64(feName), devid = parseU64(devName);
+  if (fe < 0 || fe > MAX_FRONT_DOMID || devid < 0 || devid > 0xffffffff) return;
+  disc.fn(<u32>fe, <u32>devid);
 }

@@ -1,0 +1,794 @@
+// dom0's switch (DESIGN §7): a learning Ethernet bridge over the vifs, as a Xen host's xenbr0.
+// netback (back.ts) hands it each transmitted frame as a Pkt that still lives in the sender's
+// grants; the switch learns the source MAC, picks the destinations (the port that MAC was last
+// seen on, or every other port for broadcast, unknown unicast and multicast that a port
+// subscribed to), picks each destination's receive queue by flow hash, and moves the frame with
+// GNTTABOP_copy straight from the sender's transmit grants into the receiver's posted receive
+// buffers: one copy, never through dom0's memory, batched across frames and destinations into
+// one hypercall. Only the first bytes of a frame are copied into dom0 to read its headers, and
+// the slow paths (a blank checksum for a vif that cannot take one, a GSO frame for a vif that
+// cannot take GSO) build the result in dom0's memory and copy it out from there.
+//
+// A destination without posted buffers does not stall the switch: its frames wait in that
+// queue's pending list (the sender's transmit slots stay held: back-pressure, as Linux's rx queue
+// stops the bridge) until it posts buffers, at most PENDING_MAX frames and PENDING_TIMEOUT_NS;
+// beyond either they are dropped and counted. The sender gets its transmit responses when every
+// destination has its copy (or has dropped it).
+//
+// Ownership: Ports (vif queues) are owned by back.ts and registered here; a Pkt belongs to the
+// sender's queue (one per transmit slot, allocated at connect) and is lent to the destinations'
+// pending lists until its reference count drops to zero. The forwarding path allocates nothing.
+import { gnttab_copy, GNTTABOP_copy, GNTCOPY_source_gref, GNTCOPY_dest_gref, GNTST_okay } from "../../assembly/xen/grant_table";
+import { HYPERVISOR_grant_table_op } from "../../assembly/hypercall";
+import { DOMID_SELF } from "../../assembly/xen/xen";
+import { addrToGfn, PAGE_SIZE } from "../../assembly/frames";
+import { now, timerSet, NS_PER_MS } from "../../assembly/time";
+import { dev_net_capture } from "../../assembly/hostdev";
+import {
+  ETH_HLEN, FRAME_CSUM_BLANK, FRAME_DATA_VALIDATED, MAX_FRAME, MAX_RX_SLOTS, FATAL_TX_SLOTS, MAX_EXTRAS, TxFrame,
+  BROADCAST_MAC, isGroupMac, loadMac, rxFlags, writeRxResponse, NETRXF_more_data, NETRXF_extra_info,
+  NETIF_RSP_OKAY, NETIF_RSP_ERROR, XEN_NETIF_EXTRA_TYPE_GSO, RX_SLOT,
+} from "./proto";
+import { netif_extra_info } from "../../assembly/xen/io/netif";
+import { segmentGso, fillChecksum, flowHash } from "./offload";
+
+/** Bytes of a frame's start copied into dom0 to read its headers (Ethernet, IP, TCP/UDP ports). */
+export const PEEK: u32 = 128;
+/** Frames one destination queue holds while it has no receive buffers. */
+export const PENDING_MAX: i32 = 256;
+/** How long a frame waits for receive buffers before it is dropped (Linux's rx_drain_timeout is 10 s). */
+export const PENDING_TIMEOUT_NS: u64 = 500 * NS_PER_MS;
+/** Learned MAC addresses age out after this long without a frame from them (Linux bridge: 300 s). */
+export const AGEING_NS: u64 = 300_000 * NS_PER_MS;
+
+/**
+ * A frame in flight: where it lives in the sender's grants (copied from the TxFrame), its
+ * headers, and how many destinations still hold it. One per transmit slot of its queue.
+ */
+export class Pkt {
+  /** The sending port, its transmit queue, and the port's connection generation when the frame was taken. */
+  src: Port | null = null;
+  queue: u32 = 0;
+  gen: u32 = 0;
+  len: u32 = 0;
+  offload: u32 = 0;
+  gsoType: u8 = 0;
+  gsoSize: u16 = 0;
+  nslots: u32 = 0;
+  grefs: StaticArray<u32> = new StaticArray<u32>(<i32>FATAL_TX_SLOTS);
+  offsets: StaticArray<u16> = new StaticArray<u16>(<i32>FATAL_TX_SLOTS);
+  sizes: StaticArray<u16> = new StaticArray<u16>(<i32>FATAL_TX_SLOTS);
+  /** Transmit responses owed: ids and whether each is an extra-info slot (NETIF_RSP_NULL). */
+  nreq: u32 = 0;
+  ids: StaticArray<u16> = new StaticArray<u16>(<i32>(FATAL_TX_SLOTS + MAX_EXTRAS));
+  isExtra: StaticArray<bool> = new StaticArray<bool>(<i32>(FATAL_TX_SLOTS + MAX_EXTRAS));
+  /** The first `peeked` bytes of the frame, in dom0's memory. */
+  hdr: usize = heap.alloc(PEEK);
+  peeked: u32 = 0;
+  /** Destinations that still hold the frame, the response status, and when it entered a pending list. */
+  refs: i32 = 0;
+  status: i16 = NETIF_RSP_OKAY;
+  since: u64 = 0;
+  nextFree: Pkt | null = null;
+
+  /** Takes the frame's slots from a parsed TxFrame. */
+  fill(f: TxFrame): void {
+    this.len = f.len;
+    this.offload = f.offload;
+    this.gsoType = f.gsoType;
+    this.gsoSize = f.gsoSize;
+    this.nslots = f.nslots;
+    for (let i: u32 = 0; i < f.nslots; i++) {
+      unchecked(this.grefs[i] = unchecked(f.grefs[i]));
+      unchecked(this.offsets[i] = unchecked(f.offsets[i]));
+      unchecked(this.sizes[i] = unchecked(f.sizes[i]));
+    }
+    this.nreq = f.nreq;
+    for (let i: u32 = 0; i < f.nreq; i++) {
+      unchecked(this.ids[i] = unchecked(f.ids[i]));
+      unchecked(this.isExtra[i] = unchecked(f.isExtra[i]));
+    }
+    this.refs = 0;
+    this.status = NETIF_RSP_OKAY;
+    this.peeked = 0;
+  }
+
+  /** The destination MAC (the frame's first 6 bytes, from the peek). */
+  get dst(): u64 { return loadMac(this.hdr); }
+  /** The source MAC. */
+  get srcMac(): u64 { return loadMac(this.hdr + 6); }
+}
+
+/**
+ * What the switch needs of one vif (a switch port): its identity and what it can take. back.ts
+ * subclasses it (Vif); the switch calls these methods to use the vif's receive rings.
+ */
+export abstract class Port {
+  /** The frontend's domain. */
+  domid: u16 = 0;
+  /** Index in the switch's port table (-1: not on the switch). */
+  index: i32 = -1;
+  gen: u32 = 0;
+  /** What the frontend can receive: multi-slot frames, GSO frames (v4/v6), blank checksums (v4/v6). */
+  rxSg: bool = false;
+  rxGsoV4: bool = false;
+  rxGsoV6: bool = false;
+  rxCsumV4: bool = false;
+  rxCsumV6: bool = false;
+  /** Multicast control: deliver group frames only when subscribed (mcast holds the addresses). */
+  mcastFilter: bool = false;
+  mcast: StaticArray<u64> = new StaticArray<u64>(64);
+  nmcast: i32 = 0;
+  /** Counters: frames and bytes delivered to this port, frames dropped for it (no buffers, too big, timeout). */
+  rxFrames: u64 = 0;
+  rxBytes: u64 = 0;
+  rxDropped: u64 = 0;
+  /** Frames this port sent into the switch, and of them dropped as malformed. */
+  txFrames: u64 = 0;
+  txDropped: u64 = 0;
+
+  /** Receive queues of this port. */
+  abstract nrRxQueues(): u32;
+  /** The receive queue for a flow with `hash` (the ctrl ring's Toeplitz mapping, or hash mod queues). */
+  abstract rxQueueFor(pkt: Pkt, hash: u32, hashValid: bool): u32;
+  /** Takes one posted receive buffer of queue `q`: its id in the low 16 bits, gref above; -1 when none. */
+  abstract takeRxBuffer(q: u32): i64;
+  /** Posted buffers queue `q` has now (consumed or still in the ring). */
+  abstract rxBuffers(q: u32): u32;
+  /** Writes one receive response on queue `q` (the buffer came from takeRxBuffer). */
+  abstract rxRespond(q: u32, id: u16, offset: u16, flags: u16, status: i16): void;
+  /** Writes the 8-byte response slot at `slot` (an extra-info slot) on queue `q`, taking one buffer's place. */
+  abstract rxRespondRaw(q: u32, slot: usize): void;
+  /** Publishes queue `q`'s responses and notifies the frontend if it asked. */
+  abstract rxPush(q: u32): void;
+  /** Asks the frontend to notify us when it posts buffers on `q` (re-arm req_event). */
+  abstract rxWantBuffers(q: u32): void;
+  /** Answers the sender side: the frame's transmit responses (called once its last destination is done). */
+  abstract txComplete(pkt: Pkt): void;
+  /** The pending list of receive queue `q`. */
+  abstract pendingOf(q: u32): PendingList;
+
+  /** Whether a group frame to `mac` is for this port (broadcast always; multicast if not filtered or subscribed). */
+  wantsGroup(mac: u64): bool {
+    if (mac == BROADCAST_MAC || !this.mcastFilter) return true;
+    for (let i = 0; i < this.nmcast; i++) if (unchecked(this.mcast[i]) == mac) return true;
+    return false;
+  }
+}
+
+/** Frames waiting for a queue's receive buffers: a ring of Pkt references (allocated at connect). */
+export class PendingList {
+  items: StaticArray<Pkt | null> = new StaticArray<Pkt | null>(PENDING_MAX);
+  head: i32 = 0;
+  count: i32 = 0;
+
+  push(p: Pkt): bool {
+    if (this.count >= PENDING_MAX) return false;
+    unchecked(this.items[(this.head + this.count) % PENDING_MAX] = p);
+    this.count++;
+    return true;
+  }
+  peek(): Pkt { return unchecked(this.items[this.head])!; }
+  shift(): Pkt {
+    const p = unchecked(this.items[this.head])!;
+    unchecked(this.items[this.head] = null);
+    this.head = (this.head + 1) % PENDING_MAX;
+    this.count--;
+    return p;
+  }
+}
+
+// ---- the port table and MAC learning ---------------------------------------------------------
+
+/** Ports on the switch (null: a free index). */
+const ports = new Array<Port | null>();
+/** The forwarding table: MAC → port index, and when it was last seen (parallel arrays, linear probing). */
+const FDB_SIZE: i32 = 1024;
+const fdbMac = new StaticArray<u64>(FDB_SIZE);
+const fdbPort = new StaticArray<i32>(FDB_SIZE);
+const fdbSeen = new StaticArray<u64>(FDB_SIZE);
+const FDB_EMPTY: u64 = 0xffff_ffff_ffff_ffff;
+function initFdb(): bool { for (let i = 0; i < FDB_SIZE; i++) unchecked(fdbMac[i] = FDB_EMPTY); return true; }
+let fdbReady = initFdb();
+
+/** Switch-wide counters: frames forwarded, flooded, dropped (per reason), bytes copied, copy hypercalls, captured. */
+export class SwitchStats {
+  forwarded: u64 = 0;
+  flooded: u64 = 0;
+  dropNoBuffer: u64 = 0;
+  dropTimeout: u64 = 0;
+  dropTooBig: u64 = 0;
+  dropCopyError: u64 = 0;
+  bytesCopied: u64 = 0;
+  copyOps: u64 = 0;
+  copyCalls: u64 = 0;
+  segmented: u64 = 0;
+  checksumsFilled: u64 = 0;
+  captured: u64 = 0;
+}
+export const switchStats = new SwitchStats();
+
+/** Puts `p` on the switch (it gets an index); its earlier learned addresses are forgotten. */
+export function switchAddPort(p: Port): void {
+  for (let i = 0; i < ports.length; i++) if (ports[i] === null) { ports[i] = p; p.index = i; return; }
+  p.index = ports.length;
+  ports.push(p);
+}
+
+/** Takes `p` off the switch: forgets its addresses and drops the frames pending for it or from it. */
+export function switchRemovePort(p: Port): void {
+  if (p.index < 0) return;
+  for (let i = 0; i < FDB_SIZE; i++) if (unchecked(fdbPort[i]) == p.index) unchecked(fdbMac[i] = FDB_EMPTY);
+  rehash();
+  ports[p.index] = null;
+  p.index = -1;
+  // Frames from `p` waiting elsewhere: their grants are going away.
+  for (let i = 0; i < ports.length; i++) {
+    const o = ports[i];
+    if (o === null) continue;
+    for (let q: u32 = 0; q < o.nrRxQueues(); q++) purge(o.pendingOf(q), p);
+  }
+}
+
+/** Drops every frame from `from` (or every frame, when `from` is null) in `list`. */
+export function purge(list: PendingList, from: Port | null): void {
+  const n = list.count;
+  for (let i = 0; i < n; i++) {
+    const pkt = list.shift();
+    if (from === null || pkt.src === from) release(pkt, false);
+    else list.push(pkt);
+  }
+}
+
+/** Rebuilds the table's probe chains after removals. */
+function rehash(): void {
+  for (let i = 0; i < FDB_SIZE; i++) {
+    const mac = unchecked(fdbMac[i]);
+    if (mac == FDB_EMPTY) continue;
+    const port = unchecked(fdbPort[i]), seen = unchecked(fdbSeen[i]);
+    unchecked(fdbMac[i] = FDB_EMPTY);
+    learnAt(mac, port, seen);
+  }
+}
+
+@inline function slotOf(mac: u64): i32 {
+  return <i32>(((mac * 0x9E3779B97F4A7C15) >> 54) & <u64>(FDB_SIZE - 1));
+}
+
+function learnAt(mac: u64, port: i32, t: u64): void {
+  let i = slotOf(mac);
+  for (let n = 0; n < FDB_SIZE; n++) {
+    const m = unchecked(fdbMac[i]);
+    if (m == mac || m == FDB_EMPTY) {
+      unchecked(fdbMac[i] = mac);
+      unchecked(fdbPort[i] = port);
+      unchecked(fdbSeen[i] = t);
+      return;
+    }
+    i = (i + 1) & (FDB_SIZE - 1);
+  }
+  // Full: forget everything (the bridge floods until it relearns) rather than refuse to learn.
+  for (let j = 0; j < FDB_SIZE; j++) unchecked(fdbMac[j] = FDB_EMPTY);
+  unchecked(fdbMac[slotOf(mac)] = mac);
+  unchecked(fdbPort[slotOf(mac)] = port);
+  unchecked(fdbSeen[slotOf(mac)] = t);
+}
+
+/** The port `mac` was last seen on within AGEING_NS, or -1. */
+function lookup(mac: u64, t: u64): i32 {
+  let i = slotOf(mac);
+  for (let n = 0; n < FDB_SIZE; n++) {
+    const m = unchecked(fdbMac[i]);
+    if (m == FDB_EMPTY) return -1;
+    if (m == mac) return t - unchecked(fdbSeen[i]) > AGEING_NS ? -1 : unchecked(fdbPort[i]);
+    i = (i + 1) & (FDB_SIZE - 1);
+  }
+  return -1;
+}
+
+/** The learned table's entries that have not aged out (for the log and tests). */
+export function switchLearned(): i32 {
+  const t = now();
+  let n = 0;
+  for (let i = 0; i < FDB_SIZE; i++) if (unchecked(fdbMac[i]) != FDB_EMPTY && t - unchecked(fdbSeen[i]) <= AGEING_NS) n++;
+  return n;
+}
+
+// ---- capture ---------------------------------------------------------------------------------
+
+/** Whether the host records frames (dev.net_capture answers a zero-length probe with 0). */
+let capturing: i32 = -1;
+function captureOn(): bool {
+  if (capturing < 0) capturing = dev_net_capture(0, 0) == 0 ? 1 : 0;
+  return capturing == 1;
+}
+
+// ---- the copy batch --------------------------------------------------------------------------
+
+const COPY_SIZE: usize = offsetof<gnttab_copy>();
+/** Copy entries one hypercall carries at most. */
+const BATCH: i32 = 512;
+const COPIES = memory.data(<i32>(<usize>BATCH * COPY_SIZE), 8);
+let ncopies: i32 = 0;
+/** The delivery whose copies are being added (its count is not known yet). */
+let building: Delivery | null = null;
+
+/**
+ * A delivery in the batch: pkt (or a frame in dom0's memory: local != 0) to one queue of one
+ * port, its copy entries [first, first + count), and the receive buffers it took.
+ */
+class Delivery {
+  pkt: Pkt | null = null;
+  port: Port | null = null;
+  q: u32 = 0;
+  local: usize = 0;
+  len: u32 = 0;
+  offload: u32 = 0;
+  gsoType: u8 = 0;
+  gsoSize: u16 = 0;
+  first: i32 = 0;
+  count: i32 = 0;
+  nbufs: u32 = 0;
+  ids: StaticArray<u16> = new StaticArray<u16>(<i32>(MAX_RX_SLOTS + 1));
+  /** A capture: the frame is copied into dom0 at `local` and handed to dev.net_capture. */
+  capture: bool = false;
+}
+const MAX_DELIVERIES: i32 = 256;
+function makeDeliveries(): StaticArray<Delivery> {
+  const a = new StaticArray<Delivery>(MAX_DELIVERIES);
+  for (let i = 0; i < MAX_DELIVERIES; i++) unchecked(a[i] = new Delivery());
+  return a;
+}
+const deliveries = makeDeliveries();
+let ndeliveries: i32 = 0;
+/** Ports whose receive queues got responses in this batch (to push and notify once each). */
+const touched = new Array<Port>();
+const touchedQ = new Array<u32>();
+/** dom0 memory for captures and slow-path frames of the current batch (a bump arena). */
+const ARENA_SIZE: usize = 4 * <usize>MAX_FRAME;
+const arena: usize = heap.alloc(ARENA_SIZE);
+let arenaUsed: usize = 0;
+
+function arenaTake(len: u32): usize {
+  if (arenaUsed + <usize>len > ARENA_SIZE) flush();
+  const a = arena + arenaUsed;
+  arenaUsed += (<usize>len + 7) & ~<usize>7;
+  return a;
+}
+
+/** Appends one copy entry: source (domid+gref, or our address) to destination (domid+gref, or our address). */
+function addCopy(srcDom: u16, srcRef: u32, srcOff: u32, srcLocal: usize, dstDom: u16, dstRef: u32, dstOff: u32, dstLocal: usize, len: u32): void {
+  const c = changetype<gnttab_copy>(COPIES + <usize>ncopies * COPY_SIZE);
+  c.__padding0 = 0;
+  c.__padding1 = 0;
+  c.__padding2 = 0;
+  let flags: u32 = 0;
+  if (srcLocal != 0) {
+    c.source_u_gmfn = <u64>addrToGfn(srcLocal);
+    c.source_domid = DOMID_SELF;
+    c.source_offset = <u16>(srcLocal & (PAGE_SIZE - 1));
+  } else {
+    c.source_u_ref = srcRef;
+    c.source_domid = srcDom;
+    c.source_offset = <u16>srcOff;
+    flags |= GNTCOPY_source_gref;
+  }
+  if (dstLocal != 0) {
+    c.dest_u_gmfn = <u64>addrToGfn(dstLocal);
+    c.dest_domid = DOMID_SELF;
+    c.dest_offset = <u16>(dstLocal & (PAGE_SIZE - 1));
+  } else {
+    c.dest_u_ref = dstRef;
+    c.dest_domid = dstDom;
+    c.dest_offset = <u16>dstOff;
+    flags |= GNTCOPY_dest_gref;
+  }
+  c.len = <u16>len;
+  c.flags = <u16>flags;
+  c.status = 0;
+  ncopies++;
+}
+
+/**
+ * Adds the copies that move `len` bytes of the frame (pkt's grants, or our memory at `local`)
+ * into a sequence of destination chunks. Destination: either the receive pages `d.ids` (grefs in
+ * `grefs`) of `port`, page by page, or our memory at `dstLocal` (a capture or a slow path).
+ * Every entry stays inside one source slot, one destination page, and one of our pages.
+ */
+function addFrameCopies(pkt: Pkt | null, local: usize, len: u32, dstDom: u16, grefs: StaticArray<u32> | null, dstLocal: usize): void {
+  let srcSlot: u32 = 0, srcOff: u32 = 0; // position in the source
+  let done: u32 = 0;
+  while (done < len) {
+    // Source run: what is left of the current slot (or of our current page).
+    let srcRef: u32 = 0, srcPos: u32 = 0, srcAddr: usize = 0, run: u32;
+    if (local != 0) {
+      srcAddr = local + done;
+      run = <u32>PAGE_SIZE - <u32>(srcAddr & (PAGE_SIZE - 1));
+    } else {
+      const p = pkt!;
+      while (srcOff >= <u32>unchecked(p.sizes[srcSlot])) { srcSlot++; srcOff = 0; }
+      srcRef = unchecked(p.grefs[srcSlot]);
+      srcPos = <u32>unchecked(p.offsets[srcSlot]) + srcOff;
+      run = <u32>unchecked(p.sizes[srcSlot]) - srcOff;
+    }
+    // Destination run: what is left of the current receive page (or of our current page).
+    let dstRef: u32 = 0, dstPos: u32 = 0, dstAddr: usize = 0;
+    if (dstLocal != 0) {
+      dstAddr = dstLocal + done;
+      run = min(run, <u32>PAGE_SIZE - <u32>(dstAddr & (PAGE_SIZE - 1)));
+    } else {
+      dstRef = unchecked(grefs![<i32>(done / <u32>PAGE_SIZE)]);
+      dstPos = done % <u32>PAGE_SIZE;
+      run = min(run, <u32>PAGE_SIZE - dstPos);
+    }
+    run = min(run, len - done);
+    if (ncopies >= BATCH) flushCopies();
+    addCopy(pkt !== null ? pkt.src!.domid : 0, srcRef, srcPos, srcAddr, dstDom, dstRef, dstPos, dstAddr, run);
+    done += run;
+    if (local == 0) srcOff += run;
+  }
+}
+
+/** Runs the copy entries gathered so far (one hypercall) without completing deliveries. */
+function flushCopies(): void {
+  if (ncopies == 0) return;
+  // Deliveries whose entries span two hypercalls keep their statuses: entries are checked by
+  // index after each call, so record failures into the deliveries now.
+  HYPERVISOR_grant_table_op(GNTTABOP_copy, COPIES, ncopies);
+  switchStats.copyCalls++;
+  switchStats.copyOps += <u64>ncopies;
+  for (let i = 0; i < ndeliveries; i++) {
+    const d = unchecked(deliveries[i]);
+    const end = d === building ? ncopies : d.first + d.count;
+    for (let j = max(d.first, 0); j < min(end, ncopies); j++) {
+      if (changetype<gnttab_copy>(COPIES + <usize>j * COPY_SIZE).status != GNTST_okay) d.len = 0xffffffff; // failed
+    }
+    d.first -= ncopies;
+  }
+  ncopies = 0;
+}
+
+const GRBUF = new StaticArray<u32>(<i32>(MAX_RX_SLOTS + 1));
+
+/** Starts a delivery record of `len` bytes to `port` queue `q`; null when the batch is full (flush and retry). */
+function newDelivery(): Delivery {
+  if (ndeliveries >= MAX_DELIVERIES) flush();
+  const d = unchecked(deliveries[ndeliveries++]);
+  d.first = ncopies;
+  d.count = 0;
+  d.nbufs = 0;
+  d.capture = false;
+  d.pkt = null;
+  d.port = null;
+  d.local = 0;
+  return d;
+}
+
+/**
+ * Copies a frame into `port`'s queue `q` now: takes receive buffers (one per page, one more for a
+ * GSO extra-info slot) and adds the copies. The caller checked there are enough buffers.
+ */
+function deliverNow(pkt: Pkt | null, local: usize, len: u32, offload: u32, gsoType: u8, gsoSize: u16, port: Port, q: u32): void {
+  const d = newDelivery();
+  d.pkt = pkt;
+  d.port = port;
+  d.q = q;
+  d.local = local;
+  d.len = len;
+  d.offload = offload;
+  d.gsoType = gsoType;
+  d.gsoSize = gsoSize;
+  const pages = (len + <u32>PAGE_SIZE - 1) / <u32>PAGE_SIZE;
+  const bufs = pages + (gsoType != 0 ? 1 : 0);
+  let g: u32 = 0;
+  for (let i: u32 = 0; i < bufs; i++) {
+    const b = port.takeRxBuffer(q);
+    unchecked(d.ids[i] = <u16>(b & 0xffff));
+    // The extra-info slot takes the second buffer; data goes to the others.
+    if (!(gsoType != 0 && i == 1)) unchecked(GRBUF[g++] = <u32>(b >> 16));
+  }
+  d.nbufs = bufs;
+  if (pkt !== null) pkt.refs++;
+  d.first = ncopies;
+  building = d;
+  addFrameCopies(pkt, local, len, port.domid, GRBUF, 0);
+  building = null;
+  d.count = ncopies - d.first;
+}
+
+/** Adds a capture of the frame (into the arena) to the batch. */
+function capture(pkt: Pkt): void {
+  const buf = arenaTake(pkt.len);
+  const d = newDelivery();
+  d.capture = true;
+  d.local = buf;
+  d.len = pkt.len;
+  d.first = ncopies;
+  building = d;
+  addFrameCopies(pkt, 0, pkt.len, 0, null, buf);
+  building = null;
+  d.count = ncopies - d.first;
+}
+
+/**
+ * Completes the batch: runs the copies, writes each destination's receive responses (an error
+ * status where a copy failed), pushes and notifies each touched queue once, hands captures to
+ * the host, and releases the frames (transmit responses once their last destination is done).
+ */
+export function flush(): void {
+  flushCopies();
+  for (let i = 0; i < ndeliveries; i++) {
+    const d = unchecked(deliveries[i]);
+    if (d.capture) {
+      if (d.len != 0xffffffff) { dev_net_capture(<i32>d.local, <i32>d.len); switchStats.captured++; }
+      continue;
+    }
+    const port = d.port!;
+    const failed = d.len == 0xffffffff;
+    const len = failed ? 0 : d.len;
+    if (failed) { switchStats.dropCopyError++; port.rxDropped++; }
+    else { port.rxFrames++; port.rxBytes += len; switchStats.bytesCopied += len; }
+    let left = len;
+    for (let b: u32 = 0, data: u32 = 0; b < d.nbufs; b++) {
+      const id = unchecked(d.ids[b]);
+      if (d.gsoType != 0 && b == 1) {
+        // The GSO extra-info slot (netif.h: right after the first data slot).
+        const e = changetype<netif_extra_info>(EXTRA);
+        memory.fill(EXTRA, 0, RX_SLOT);
+        e.type = <u8>XEN_NETIF_EXTRA_TYPE_GSO;
+        e.u_gso_type = d.gsoType;
+        e.u_gso_size = d.gsoSize;
+        store<u16>(EXTRA + 6, 0);
+        port.rxRespondRaw(d.q, EXTRA);
+        continue;
+      }
+      const n = min(left, <u32>PAGE_SIZE);
+      let flags: u32 = data == 0 ? rxFlags(d.offload) | (d.gsoType != 0 ? NETRXF_extra_info : 0) : 0;
+      if (data + 1 < d.nbufs - (d.gsoType != 0 ? 1 : 0)) flags |= NETRXF_more_data;
+      port.rxRespond(d.q, id, 0, <u16>flags, failed ? NETIF_RSP_ERROR : <i16>n);
+      left -= n;
+      data++;
+    }
+    touch(port, d.q);
+    const pkt = d.pkt;
+    if (pkt !== null) {
+      if (failed) pkt.status = NETIF_RSP_ERROR;
+      release(pkt, true);
+    }
+  }
+  ndeliveries = 0;
+  arenaUsed = 0;
+  for (let i = 0; i < touched.length; i++) touched[i].rxPush(touchedQ[i]);
+  touched.length = 0;
+  touchedQ.length = 0;
+  const hook = flushHook;
+  if (hook !== null) hook();
+}
+
+const EXTRA = memory.data(<i32>RX_SLOT, 8);
+
+function touch(port: Port, q: u32): void {
+  for (let i = 0; i < touched.length; i++) if (touched[i] === port && touchedQ[i] == q) return;
+  touched.push(port);
+  touchedQ.push(q);
+}
+
+/** Drops one destination's hold on `pkt`; the last one answers the sender. */
+function release(pkt: Pkt, delivered: bool): void {
+  // A frame dropped for one destination still counts as sent for the sender (NETIF_RSP_OKAY):
+  // the sender's frame was fine, as when Linux's bridge drops a frame for a full port.
+  pkt.refs--;
+  if (pkt.refs <= 0) {
+    const src = pkt.src;
+    if (src !== null && src.gen == pkt.gen && src.index >= 0) src.txComplete(pkt);
+  }
+}
+
+/** Called at the end of every flush (netback publishes the transmit responses it wrote). */
+let flushHook: (() => void) | null = null;
+
+/** Sets the function flush() calls when it is done. */
+export function setFlushHook(fn: () => void): void {
+  flushHook = fn;
+}
+
+// ---- forwarding ------------------------------------------------------------------------------
+
+/** Where each frame's peek copies start in a peekHeaders batch. */
+const PEEK_FIRST = new StaticArray<i32>(1024);
+
+/**
+ * Copies the first PEEK bytes (or the whole frame, if shorter) of each frame in `pkts` into its
+ * `hdr`, in as few hypercalls as the batch allows; sets `peeked` to the bytes read, or 0 where a
+ * copy failed (a grant the sender never gave, or a range outside it).
+ */
+export function peekHeaders(pkts: Array<Pkt>): void {
+  flush();
+  let start = 0;
+  while (start < pkts.length) {
+    let end = start;
+    while (end < pkts.length && end - start < PEEK_FIRST.length && ncopies + 4 <= BATCH) {
+      const p = pkts[end];
+      unchecked(PEEK_FIRST[end - start] = ncopies);
+      addFrameCopies(p, 0, min(p.len, PEEK), 0, null, p.hdr);
+      end++;
+    }
+    if (ncopies > 0) {
+      HYPERVISOR_grant_table_op(GNTTABOP_copy, COPIES, ncopies);
+      switchStats.copyCalls++;
+      switchStats.copyOps += <u64>ncopies;
+    }
+    for (let i = start; i < end; i++) {
+      const p = pkts[i];
+      const from = unchecked(PEEK_FIRST[i - start]);
+      const to = i + 1 < end ? unchecked(PEEK_FIRST[i + 1 - start]) : ncopies;
+      let ok = true;
+      for (let j = from; j < to; j++) if (changetype<gnttab_copy>(COPIES + <usize>j * COPY_SIZE).status != GNTST_okay) ok = false;
+      p.peeked = ok ? min(p.len, PEEK) : 0;
+    }
+    ncopies = 0;
+    start = end;
+  }
+}
+
+/**
+ * Forwards the frames `pkts[0..n)` of one sender (their headers peeked): learns, picks the
+ * destinations, delivers or queues, captures. Call flush() when the caller's batch is done. A
+ * frame with no destination is answered at once.
+ */
+export function forward(pkt: Pkt): void {
+  const src = pkt.src!;
+  const t = now();
+  const dst = pkt.dst, smac = pkt.srcMac;
+  src.txFrames++;
+  if (!isGroupMac(smac)) learnAt(smac, src.index, t);
+  pkt.refs = 1; // held by the forwarding itself until the end of this call
+  if (captureOn()) capture(pkt);
+  const hash = flowHash(pkt.hdr, pkt.peeked);
+  if (!isGroupMac(dst)) {
+    const to = lookup(dst, t);
+    if (to >= 0 && to != src.index) {
+      const p = ports[to];
+      if (p !== null) { toPort(pkt, p, hash); switchStats.forwarded++; }
+    } else if (to < 0) flood(pkt, src, dst, hash);
+  } else flood(pkt, src, dst, hash);
+  release(pkt, true);
+}
+
+function flood(pkt: Pkt, src: Port, dst: u64, hash: u32): void {
+  switchStats.flooded++;
+  for (let i = 0; i < ports.length; i++) {
+    const p = ports[i];
+    if (p === null || p === src) continue;
+    if (isGroupMac(dst) && !p.wantsGroup(dst)) continue;
+    toPort(pkt, p, hash);
+  }
+}
+
+/** Sends `pkt` to port `p`: now, into its pending list, through a slow path, or dropped. */
+function toPort(pkt: Pkt, p: Port, hash: u32): void {
+  const q = p.rxQueueFor(pkt, hash, hash != 0);
+  // What the receiver can take as it is.
+  const gso = pkt.gsoType;
+  const gsoOk = gso == 0 || (gso == 1 ? p.rxGsoV4 : p.rxGsoV6);
+  const bigOk = pkt.len <= <u32>PAGE_SIZE || p.rxSg;
+  const v6 = pkt.peeked >= 14 && load<u8>(pkt.hdr + 12) == 0x86 && load<u8>(pkt.hdr + 13) == 0xdd;
+  const csumOk = (pkt.offload & FRAME_CSUM_BLANK) == 0 || (v6 ? p.rxCsumV6 : p.rxCsumV4);
+  if (!gsoOk || !bigOk || !csumOk) return slowPath(pkt, p, q);
+  const list = p.pendingOf(q);
+  if (list.count == 0 && p.rxBuffers(q) >= bufsFor(pkt.len, gso)) {
+    deliverNow(pkt, 0, pkt.len, pkt.offload, gso, pkt.gsoSize, p, q);
+    return;
+  }
+  // Wait for buffers (back-pressure), or drop when the list is full.
+  if (list.count == 0) p.rxWantBuffers(q);
+  pkt.since = now();
+  if (list.push(pkt)) { pkt.refs++; armDrain(); return; }
+  p.rxDropped++;
+  switchStats.dropNoBuffer++;
+}
+
+@inline function bufsFor(len: u32, gso: u8): u32 {
+  return (len + <u32>PAGE_SIZE - 1) / <u32>PAGE_SIZE + (gso != 0 ? 1 : 0);
+}
+
+/** Scratch for the slow paths: the whole frame in dom0's memory. */
+const SLOW: usize = heap.alloc(MAX_FRAME);
+
+/**
+ * The slow path for a receiver that cannot take the frame as it is: copies it into dom0 (one
+ * hypercall, now), fills a blank checksum, segments a GSO frame, and delivers the result from
+ * dom0's memory. A frame over one page for a receiver without scatter-gather that is not GSO
+ * is dropped (as Linux drops frames above a vif's MTU).
+ */
+function slowPath(pkt: Pkt, p: Port, q: u32): void {
+  if (pkt.gsoType == 0 && pkt.len > <u32>PAGE_SIZE && !p.rxSg) { p.rxDropped++; switchStats.dropTooBig++; return; }
+  flush(); // run what is batched: the copy below is synchronous
+  addFrameCopies(pkt, 0, pkt.len, 0, null, SLOW);
+  const n = ncopies;
+  HYPERVISOR_grant_table_op(GNTTABOP_copy, COPIES, n);
+  switchStats.copyCalls++;
+  switchStats.copyOps += <u64>n;
+  ncopies = 0;
+  for (let j = 0; j < n; j++) if (changetype<gnttab_copy>(COPIES + <usize>j * COPY_SIZE).status != GNTST_okay) {
+    pkt.status = NETIF_RSP_ERROR;
+    p.rxDropped++;
+    switchStats.dropCopyError++;
+    return;
+  }
+  let offload = pkt.offload;
+  const gsoOk = pkt.gsoType == 0 || (pkt.gsoType == 1 ? p.rxGsoV4 : p.rxGsoV6);
+  if (pkt.gsoType != 0 && !gsoOk) {
+    // Segment: every segment gets its own headers and full checksums.
+    const segs = segmentGso(SLOW, pkt.len, pkt.gsoSize, arena, ARENA_SIZE);
+    if (segs < 0) { p.rxDropped++; switchStats.dropTooBig++; return; }
+    switchStats.segmented++;
+    let at: usize = 0;
+    for (let s = 0; s < segs; s++) {
+      const slen = load<u32>(arena + at);
+      const frame = arena + at + 8;
+      if (p.rxBuffers(q) < bufsFor(slen, 0)) { p.rxDropped++; switchStats.dropNoBuffer++; }
+      else deliverNowLocal(frame, slen, FRAME_DATA_VALIDATED, p, q);
+      at += 8 + ((<usize>slen + 7) & ~<usize>7);
+    }
+    flush();
+    return;
+  }
+  if ((offload & FRAME_CSUM_BLANK) != 0) {
+    if (fillChecksum(SLOW, pkt.len)) switchStats.checksumsFilled++;
+    offload = (offload & ~FRAME_CSUM_BLANK) | FRAME_DATA_VALIDATED;
+  }
+  if (p.rxBuffers(q) < bufsFor(pkt.len, pkt.gsoType)) { p.rxDropped++; switchStats.dropNoBuffer++; return; }
+  deliverNowLocal(SLOW, pkt.len, offload, p, q, pkt.gsoType, pkt.gsoSize);
+  flush();
+}
+
+function deliverNowLocal(frame: usize, len: u32, offload: u32, p: Port, q: u32, gsoType: u8 = 0, gsoSize: u16 = 0): void {
+  deliverNow(null, frame, len, offload, gsoType, gsoSize, p, q);
+}
+
+/**
+ * Delivers what waits on `p`'s queue `q` while it has buffers (called when the frontend posted
+ * some), then re-arms its event if frames are still waiting. Call flush() afterwards.
+ */
+export function switchDrain(p: Port, q: u32): void {
+  const list = p.pendingOf(q);
+  while (list.count > 0) {
+    const pkt = list.peek();
+    if (p.rxBuffers(q) < bufsFor(pkt.len, pkt.gsoType)) { p.rxWantBuffers(q); break; }
+    list.shift();
+    deliverNow(pkt, 0, pkt.len, pkt.offload, pkt.gsoType, pkt.gsoSize, p, q);
+    release(pkt, true); // the pending list's hold; deliverNow took its own
+  }
+}
+
+let drainTimer: i32 = 0;
+
+function armDrain(): void {
+  if (drainTimer > 0) return;
+  drainTimer = timerSet(PENDING_TIMEOUT_NS / 2, onDrainTimer, 0);
+}
+
+/** Drops frames that waited longer than PENDING_TIMEOUT_NS for buffers. */
+function onDrainTimer(arg: usize): void {
+  drainTimer = 0;
+  const t = now();
+  let waiting = false;
+  for (let i = 0; i < ports.length; i++) {
+    const p = ports[i];
+    if (p === null) continue;
+    for (let q: u32 = 0; q < p.nrRxQueues(); q++) {
+      const list = p.pendingOf(q);
+      while (list.count > 0 && t - list.peek().since >= PENDING_TIMEOUT_NS) {
+        release(list.shift(), false);
+        p.rxDropped++;
+        switchStats.dropTimeout++;
+      }
+      if (list.count > 0) waiting = true;
+    }
+  }
+  flush();
+  if (waiting) armDrain();
+}
+
+export { PEEK as SWITCH_PEEK, ETH_HLEN, FRAME_DATA_VALIDATED };

@@ -1,0 +1,268 @@
+// net_pattern: frame integrity through netfront, dom0's switch and netfront again. Two guests run
+// the same binary:
+//
+//   xenwasm run --vif on --cmdline "role=recv n=500 seed=7" build/tests/net_pattern.wasm \
+//                        --cmdline "role=send n=500 seed=7" build/tests/net_pattern.wasm
+//
+// The receiver broadcasts a "ready" frame every 20 ms until data arrives; the sender, once it
+// hears it, sends `n` frames to the receiver's MAC: random lengths from `min` to `max` bytes
+// (default 14..65535, capped to what the link carries), random contents from a generator both
+// sides seed with (seed, frame index), in order, as fast as the ring takes them. Frames with
+// `gso=1` are TCP/IPv4 GSO frames (MSS `mss`, default 1448) that the switch passes on or
+// segments; the receiver then checks the TCP byte stream instead of frames. The receiver checks
+// every byte and the order, answers "done", and both power off. Any mismatch panics. Extra
+// command-line keys go to netfront (queues=, sg=, gso=, csum=, split=, mcast=, net-features=none).
+import {
+  boot, evtchnUpcall, printk, puts, putu, panic, poweroff, xsInit, cmdlineGet, cmdlineGetU32, timerSet, NS_PER_MS, now,
+} from "../../assembly/index";
+import {
+  NetFront, NetfrontConfig, netfrontAttach, netfrontSend, netfrontOnTxDone, FRAME_CSUM_BLANK, XEN_NETIF_GSO_TYPE_TCPV4,
+} from "../../drivers/net/front";
+import { storeMac, loadMac, formatMac, BROADCAST_MAC } from "../../drivers/net/proto";
+import { XEN_ENOSPC } from "../../assembly/xen/errno";
+import { l4ChecksumFill, checksumAdd } from "../../assembly/net/checksum";
+
+const ETHERTYPE_PATTERN: u16 = 0x88b5; // IEEE local experimental
+const KIND_READY: u8 = 1, KIND_DATA: u8 = 2, KIND_DONE: u8 = 3;
+
+let dev: NetFront | null = null;
+let sender = false;
+let n: u32 = 0;
+let seed: u32 = 1;
+let minLen: u32 = 14;
+let maxLen: u32 = 65535;
+let gso = false;
+let mss: u32 = 1448;
+let peer: u64 = 0;
+let started = false;
+let sent: u32 = 0;
+let received: u32 = 0;
+let bytes: u64 = 0;
+let finished = false;
+let t0: u64 = 0;
+/** GSO mode: the TCP stream position the receiver expects next. */
+let streamAt: u64 = 0;
+let streamTotal: u64 = 0;
+const FRAME: usize = heap.alloc(65536);
+const CHECK: usize = heap.alloc(65536);
+
+/** xorshift32 seeded by (seed, index): both ends generate the same bytes. */
+function gen(index: u32, dst: usize, len: u32): void {
+  let x = (seed * 0x9E3779B1) ^ (index * 0x85EBCA6B) ^ 0x27d4eb2f;
+  if (x == 0) x = 1;
+  for (let i: u32 = 0; i < len; i++) {
+    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+    store<u8>(dst + i, <u8>x);
+  }
+}
+
+/** The length of frame `index`: random in [minLen, maxLen], from the same generator. */
+function lenOf(index: u32): u32 {
+  let x = (seed * 0x2545F491) ^ (index * 0x9E3779B1) ^ 0x165667b1;
+  x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+  return minLen + x % (maxLen - minLen + 1);
+}
+
+function header(dst: u64, kind: u8): void {
+  storeMac(FRAME, dst);
+  storeMac(FRAME + 6, dev!.mac);
+  store<u16>(FRAME + 12, bswap<u16>(ETHERTYPE_PATTERN));
+  store<u8>(FRAME + 14, kind);
+}
+
+export function xen_start(startInfo: i32): void {
+  boot(startInfo);
+  if (xsInit() < 0) panic("net_pattern: no xenstore");
+  sender = cmdlineGet("role") == "send";
+  n = <u32>cmdlineGetU32("n", 100);
+  seed = <u32>cmdlineGetU32("seed", 1);
+  minLen = <u32>cmdlineGetU32("min", 14);
+  maxLen = <u32>cmdlineGetU32("max", 65535);
+  gso = cmdlineGetU32("gso-frames", 0) == 1;
+  mss = <u32>cmdlineGetU32("mss", 1448);
+  if (minLen < 20) minLen = 20;
+  if (maxLen < minLen) maxLen = minLen;
+  dev = netfrontAttach(0, NetfrontConfig.fromCmdline(), onReady, onRx, 0);
+  netfrontOnTxDone(dev!, onTxDone, 0);
+}
+
+function onReady(d: NetFront, status: i32, arg: usize): void {
+  if (status < 0) { puts("net_pattern: vif failed: "); putu(-status); printk(""); panic("no vif"); }
+  // The largest frame this link carries as one frame.
+  const cap = d.maxFrame;
+  if (!gso && maxLen > cap) maxLen = cap;
+  if (minLen > maxLen) minLen = maxLen;
+  if (!sender) announce(0);
+}
+
+/** The receiver's "ready" broadcast, until the first data frame arrives. */
+function announce(arg: usize): void {
+  if (received > 0 || finished) return;
+  header(BROADCAST_MAC, KIND_READY);
+  netfrontSend(dev!, FRAME, 60);
+  timerSet(20 * NS_PER_MS, announce, 0);
+}
+
+function onTxDone(d: NetFront, done: u32, errors: u32, arg: usize): void {
+  if (errors > 0) { puts("net_pattern: "); putu(errors); printk(" transmit errors"); panic("transmit failed"); }
+  if (sender && started) pump();
+}
+
+/** Sends frames while the ring has room. */
+function pump(): void {
+  while (sent < n) {
+    const rc = gso ? sendGso(sent) : sendData(sent);
+    if (rc == -XEN_ENOSPC) return;
+    if (rc < 0) { puts("net_pattern: send failed: -"); putu(-rc); printk(""); panic("send"); }
+    sent++;
+  }
+}
+
+function sendData(i: u32): i32 {
+  const len = lenOf(i);
+  header(peer, KIND_DATA);
+  store<u32>(FRAME + 15, i);
+  gen(i, FRAME + 19, len - 19);
+  return netfrontSend(dev!, FRAME, len);
+}
+
+/**
+ * GSO mode: frame i is one TCP/IPv4 segment of lenOf(i) - 54 payload bytes (at least 1) carrying
+ * the next bytes of the stream, sent as a GSO frame when it is longer than `mss` (checksum left
+ * blank, as a Linux sender does).
+ */
+function sendGso(i: u32): i32 {
+  const payload = max<u32>(1, lenOf(i) - 54);
+  const f = FRAME;
+  storeMac(f, peer);
+  storeMac(f + 6, dev!.mac);
+  store<u16>(f + 12, bswap<u16>(0x0800));
+  const ip = f + 14;
+  memory.fill(ip, 0, 20);
+  store<u8>(ip, 0x45);
+  store<u16>(ip + 2, bswap<u16>(<u16>(20 + 20 + payload)));
+  store<u16>(ip + 6, bswap<u16>(0x4000));
+  store<u8>(ip + 8, 64);
+  store<u8>(ip + 9, 6);
+  store<u32>(ip + 12, bswap<u32>(0x0a000002));
+  store<u32>(ip + 16, bswap<u32>(0x0a000001));
+  store<u16>(ip + 10, 0);
+  const sum = checksumAdd(ip, 20);
+  store<u16>(ip + 10, bswap<u16>(<u16>(~sum)));
+  const tcp = ip + 20;
+  memory.fill(tcp, 0, 20);
+  store<u16>(tcp, bswap<u16>(40000));
+  store<u16>(tcp + 2, bswap<u16>(5001));
+  store<u32>(tcp + 4, bswap<u32>(<u32>streamTotal));
+  store<u8>(tcp + 12, 0x50);
+  store<u8>(tcp + 13, 0x18); // PSH, ACK
+  store<u16>(tcp + 14, bswap<u16>(65535));
+  for (let b: u32 = 0; b < payload; b++) store<u8>(tcp + 20 + b, streamByte(streamTotal + b));
+  const len = 54 + payload;
+  const rc = payload > mss
+    ? netfrontSend(dev!, f, len, FRAME_CSUM_BLANK, XEN_NETIF_GSO_TYPE_TCPV4, mss)
+    : (l4ChecksumFill(f, len) ? netfrontSend(dev!, f, len) : -1);
+  if (rc == 0) streamTotal += payload;
+  return rc;
+}
+
+@inline function streamByte(pos: u64): u8 {
+  return <u8>((pos * 131 + (pos >> 8) * 7 + seed) & 0xff);
+}
+
+function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType: u32, gsoSize: u32, arg: usize): void {
+  const type = bswap<u16>(load<u16>(frame + 12));
+  if (type == 0x0800) return tcpSegment(frame, len, offload, gsoType);
+  if (type != ETHERTYPE_PATTERN || len < 15) return;
+  const kind = load<u8>(frame + 14);
+  if (kind == KIND_READY && sender && !started) {
+    started = true;
+    peer = loadMac(frame + 6);
+    puts("net_pattern: receiver ");
+    puts(formatMac(peer));
+    printk(" is ready, sending");
+    t0 = now();
+    pump();
+    return;
+  }
+  if (kind == KIND_DONE && sender) {
+    puts("net_pattern: sent ");
+    putu(sent);
+    printk(" frames, receiver verified them");
+    finished = true;
+    poweroff();
+    return;
+  }
+  if (kind != KIND_DATA || sender) return;
+  if (received == 0) t0 = now();
+  peer = loadMac(frame + 6);
+  const i = load<u32>(frame + 15);
+  if (i != received) { puts("net_pattern: frame "); putu(i); puts(" arrived, expected "); putu(received); printk(""); panic("order"); }
+  const want = lenOf(i);
+  if (len != want) { puts("net_pattern: frame "); putu(i); puts(" is "); putu(len); puts(" bytes, expected "); putu(want); printk(""); panic("length"); }
+  gen(i, CHECK, len - 19);
+  if (memory.compare(CHECK, frame + 19, len - 19) != 0) { puts("net_pattern: frame "); putu(i); printk(" corrupted"); panic("contents"); }
+  received++;
+  bytes += len;
+  if (received == n) done();
+}
+
+/** GSO mode: a TCP segment (or a whole GSO frame) of the stream; checks headers, checksum, bytes. */
+function tcpSegment(frame: usize, len: u32, offload: u32, gsoType: u32): void {
+  if (sender) return;
+  const ip = frame + 14, tcp = ip + 20;
+  const tot = <u32>bswap<u16>(load<u16>(ip + 2));
+  if (14 + tot != len) { puts("net_pattern: IP length "); putu(tot); puts(" in a frame of "); putu(len); printk(""); panic("ip length"); }
+  if (checksumAdd(ip, 20) != 0xffff) panic("net_pattern: bad IP header checksum");
+  const payload = tot - 40;
+  if (gsoType == 0 && payload > mss) panic("net_pattern: a segment longer than the MSS without GSO");
+  // A blank checksum is only allowed when the link said so; otherwise it must verify.
+  if ((offload & FRAME_CSUM_BLANK) == 0) {
+    memory.copy(CHECK, frame, len);
+    l4ChecksumFill(CHECK, len);
+    if (load<u16>(CHECK + 14 + 20 + 16) != load<u16>(tcp + 16)) panic("net_pattern: bad TCP checksum");
+  }
+  const seq = <u64>bswap<u32>(load<u32>(tcp + 4));
+  if (seq != (streamAt & 0xffffffff)) { puts("net_pattern: TCP seq "); putu(seq); puts(", expected "); putu(streamAt); printk(""); panic("seq"); }
+  for (let b: u32 = 0; b < payload; b++) if (load<u8>(tcp + 20 + b) != streamByte(streamAt + b)) panic("net_pattern: stream corrupted");
+  if (received == 0) t0 = now();
+  streamAt += payload;
+  bytes += payload;
+  received++;
+  peer = loadMac(frame + 6);
+  // The sender's stream: the expected total is known once n frames' payloads are summed.
+  if (streamAt == expectedStream()) done();
+}
+
+let expected: u64 = 0;
+function expectedStream(): u64 {
+  if (expected == 0) for (let i: u32 = 0; i < n; i++) expected += <u64>max<u32>(1, lenOf(i) - 54);
+  return expected;
+}
+
+function done(): void {
+  finished = true;
+  puts("net_pattern: received ");
+  putu(received);
+  puts(gso ? " segments, " : " frames, ");
+  putu(bytes);
+  puts(" bytes, all verified in ");
+  putu((now() - t0) / 1000);
+  printk(" us");
+  header(peer, KIND_DONE);
+  // The done frame may find the ring full: retry until it goes.
+  sendDone(0);
+}
+
+function sendDone(arg: usize): void {
+  header(peer, KIND_DONE);
+  if (netfrontSend(dev!, FRAME, 60) == -XEN_ENOSPC) { timerSet(NS_PER_MS, sendDone, 0); return; }
+  // Stay up a little so that the done frame leaves before our vif goes.
+  timerSet(5 * NS_PER_MS, off, 0);
+}
+
+function off(arg: usize): void { poweroff(); }
+
+export function xen_upcall(): void {
+  evtchnUpcall();
+}

@@ -330,10 +330,11 @@ function onFrontKeys(k: Keys, arg: usize): void {
   if (queues < 1 || <u32>queues > v.cfg.maxQueues) return fatal(v, -XEN_EINVAL, "multi-queue-num-queues must be 1.." + v.cfg.maxQueues.toString());
   const c = v.cfg;
   v.rxSg = k.u32(K_FEATURE_SG, 0) == 1;
-  v.rxGsoV4 = v.rxSg && k.u32(K_GSO_TCPV4, 0) == 1;
-  v.rxGsoV6 = v.rxSg && k.u32(K_GSO_TCPV6, 0) == 1;
   v.rxCsumV4 = k.u32(K_NO_CSUM_OFFLOAD, 0) != 1;
   v.rxCsumV6 = k.u32(K_IPV6_CSUM_OFFLOAD, 0) == 1;
+  // GSO needs scatter-gather and checksum offload (Linux's netdev_fix_features drops TSO without them).
+  v.rxGsoV4 = v.rxSg && v.rxCsumV4 && k.u32(K_GSO_TCPV4, 0) == 1;
+  v.rxGsoV6 = v.rxSg && v.rxCsumV6 && k.u32(K_GSO_TCPV6, 0) == 1;
   v.mcastFilter = c.mcast && k.u32(K_REQUEST_MCAST_CONTROL, 0) == 1;
   v.nmcast = 0;
   v.txGso = c.sg && c.gso;

@@ -108,7 +108,11 @@ class NQueue {
   txGref: StaticArray<u32>;
   txBusy: StaticArray<u8>; // 0 free, 1 first slot of a frame, 2 a later slot or a control request
   txFree: Array<u16> = new Array<u16>();
-  /** Receive buffers: page and gref per id, and whether the backend holds it now. */
+  /**
+   * Receive buffers, by ring position (as Linux's netfront): the buffer posted at request index
+   * i is rxPage[i & mask], its id is i & mask, and the response at index i answers it (a backend
+   * answers receive requests in order; an extra-info response carries no id of its own).
+   */
   rxPage: StaticArray<usize>;
   rxGref: StaticArray<u32>;
   rxPosted: StaticArray<bool>;
@@ -322,7 +326,7 @@ function onFrontKeysWritten(status: i32, arg: usize): void {
   // Post every receive buffer before the backend connects (Linux's xennet_alloc_rx_buffers).
   for (let q = 0; q < d.queues.length; q++) {
     const nq = d.queues[q];
-    for (let i = 0; i < nq.rxPage.length; i++) postRx(d, nq, <u16>i);
+    for (let i = 0; i < nq.rxPage.length; i++) postRx(d, nq);
     nq.rx.pushRequests();
   }
   // netfront goes straight to Connected (Linux's xennet_connect); the backend follows.
@@ -542,7 +546,9 @@ function serviceTx(d: NetFront, nq: NQueue): void {
 
 // ---- receive ---------------------------------------------------------------------------------
 
-function postRx(d: NetFront, nq: NQueue, id: u16): void {
+/** Posts the buffer of the next request position (every buffer returns to the same position). */
+function postRx(d: NetFront, nq: NQueue): void {
+  const id = <u16>(nq.rx.reqProdPvt & (nq.rx.size - 1));
   unchecked(nq.rxPosted[id] = true);
   writeRxRequest(SLOT, id, unchecked(nq.rxGref[id]));
   nq.rx.writeRequest(SLOT, RX_SLOT);
@@ -554,19 +560,21 @@ function serviceRx(d: NetFront, nq: NQueue): void {
   const f = nq.rxFrame;
   for (;;) {
     for (;;) {
+      const pos = <i32>(nq.rx.rspCons & (nq.rx.size - 1));
       const rc = nq.rx.copyResponse(SLOT, RX_SLOT);
       if (rc < 0) return fail(d, rc, "receive ring broken (rsp_prod out of range)");
       if (rc == 0) break;
+      if (!unchecked(nq.rxPosted[pos])) return fail(d, -XEN_EIO, "receive response at " + pos.toString() + " for a buffer not posted");
       const id = <i32>load<u16>(SLOT);
-      if (id >= nq.rxPosted.length || !unchecked(nq.rxPosted[id])) return fail(d, -XEN_EIO, "receive response id " + id.toString() + " names no posted buffer (never issued or duplicate)");
-      unchecked(nq.rxPosted[id] = false);
-      const st = f.addSlot(SLOT, d.sg);
+      if (!f.wantExtra && id != pos) return fail(d, -XEN_EIO, "receive response id " + id.toString() + " was never issued at position " + pos.toString());
+      unchecked(nq.rxPosted[pos] = false);
+      const st = f.addSlot(SLOT, pos, d.sg);
       if (st == RX_BAD) return fail(d, -XEN_EIO, "malformed receive response: " + f.why);
       if (st == RX_MORE) continue;
       deliver(d, nq, f);
       if (d.phase != P_CONNECTED) return;
-      // The frame's buffers go back to the backend.
-      for (let i: u32 = 0; i < f.nids; i++) postRx(d, nq, unchecked(f.ids[i]));
+      // The frame's buffers go back to the backend (to the positions they came from).
+      for (let i: u32 = 0; i < f.nids; i++) postRx(d, nq);
       f.reset();
     }
     const more = nq.rx.finalCheckForResponses();

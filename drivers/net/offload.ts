@@ -28,21 +28,13 @@ export function fillChecksum(frame: usize, len: u32): bool {
  * a full TCP checksum. Returns the number of segments, or -1 if the frame is not such a frame.
  */
 export function segmentGso(frame: usize, len: u32, mss: u32, out: usize, outSize: usize): i32 {
-  if (len < ETH_HLEN + IP_HLEN + TCP_HLEN || mss == 0) return -1;
+  const hdrs = gsoHeaders(frame, len);
+  if (hdrs == 0 || mss == 0) return -1;
   const type = <u32>loadBe16(frame + 12);
-  let ipLen: u32;
   const ip = frame + ETH_HLEN;
-  if (type == ETHERTYPE_IP) {
-    ipLen = (<u32>load<u8>(ip) & 15) * 4;
-    if (ipLen < IP_HLEN || load<u8>(ip + 9) != <u8>IPPROTO_TCP) return -1;
-  } else if (type == ETHERTYPE_IPV6) {
-    ipLen = IP6_HLEN;
-    if (len < ETH_HLEN + IP6_HLEN + TCP_HLEN || load<u8>(ip + 6) != <u8>IPPROTO_TCP) return -1;
-  } else return -1;
+  const ipLen: u32 = type == ETHERTYPE_IP ? (<u32>load<u8>(ip) & 15) * 4 : IP6_HLEN;
+  const tcpLen = hdrs - ETH_HLEN - ipLen;
   const tcp = ip + ipLen;
-  const tcpLen = (<u32>load<u8>(tcp + 12) >> 4) * 4;
-  const hdrs = ETH_HLEN + ipLen + tcpLen;
-  if (tcpLen < TCP_HLEN || hdrs > len) return -1;
   const payload = len - hdrs;
   const seq0 = bswap<u32>(load<u32>(tcp + 4));
   const id0 = <u32>loadBe16(ip + 4);
@@ -74,6 +66,28 @@ export function segmentGso(frame: usize, len: u32, mss: u32, out: usize, outSize
     at += rec;
   }
   return <i32>count;
+}
+
+/**
+ * The bytes of Ethernet, IP and TCP headers at the start of the TCP GSO frame whose first `len`
+ * bytes are at `hdr`, or 0 when they are not all there or it is not IPv4/IPv6 TCP.
+ */
+export function gsoHeaders(hdr: usize, len: u32): u32 {
+  if (len < ETH_HLEN + IP_HLEN + TCP_HLEN) return 0;
+  const type = <u32>loadBe16(hdr + 12);
+  const ip = hdr + ETH_HLEN;
+  let ipLen: u32;
+  if (type == ETHERTYPE_IP) {
+    ipLen = (<u32>load<u8>(ip) & 15) * 4;
+    if (ipLen < IP_HLEN || load<u8>(ip + 9) != <u8>IPPROTO_TCP) return 0;
+  } else if (type == ETHERTYPE_IPV6) {
+    ipLen = IP6_HLEN;
+    if (load<u8>(ip + 6) != <u8>IPPROTO_TCP) return 0;
+  } else return 0;
+  if (ETH_HLEN + ipLen + 13 >= len) return 0;
+  const tcpLen = (<u32>load<u8>(ip + ipLen + 12) >> 4) * 4;
+  const total = ETH_HLEN + ipLen + tcpLen;
+  return tcpLen >= TCP_HLEN && total <= len ? total : 0;
 }
 
 /**

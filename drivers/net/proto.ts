@@ -303,14 +303,14 @@ export class RxFrame {
   }
 
   /**
-   * Adds the response copied at `rsp` (its id already checked by the caller) to the frame:
-   * checks offset + size within the page, the slot count, the extra-info type. `sg` says whether
-   * multi-slot frames were negotiated. Returns RX_MORE, RX_DONE or RX_BAD.
+   * Adds the response copied at `rsp`, which answers the buffer `id` (its position: the caller
+   * checked it), to the frame: checks offset + size within the page, the slot count, the
+   * extra-info type. `sg` says whether multi-slot frames were negotiated. Returns RX_MORE,
+   * RX_DONE or RX_BAD.
    */
-  addSlot(rsp: usize, sg: bool): i32 {
-    const id = load<u16>(rsp);
+  addSlot(rsp: usize, id: i32, sg: bool): i32 {
     if (this.nids >= <u32>this.ids.length) return this.bad("more than " + MAX_RX_SLOTS.toString() + " slots in a frame");
-    unchecked(this.ids[this.nids++] = id);
+    unchecked(this.ids[this.nids++] = <u16>id);
     if (this.wantExtra) {
       const e = changetype<netif_extra_info>(rsp);
       this.wantExtra = (<u32>e.flags & XEN_NETIF_EXTRA_FLAG_MORE) != 0;

@@ -30,7 +30,7 @@ import {
   NETIF_RSP_OKAY, NETIF_RSP_ERROR, XEN_NETIF_EXTRA_TYPE_GSO, RX_SLOT,
 } from "./proto";
 import { netif_extra_info } from "../../assembly/xen/io/netif";
-import { segmentGso, fillChecksum, flowHash } from "./offload";
+import { segmentGso, fillChecksum, flowHash, gsoHeaders } from "./offload";
 
 /** Bytes of a frame's start copied into dom0 to read its headers (Ethernet, IP, TCP/UDP ports). */
 export const PEEK: u32 = 128;
@@ -665,45 +665,73 @@ function flood(pkt: Pkt, src: Port, dst: u64, hash: u32): void {
   }
 }
 
-/** Sends `pkt` to port `p`: now, into its pending list, through a slow path, or dropped. */
+/** Sends `pkt` to port `p`: now (fast or slow path), into its pending list, or dropped. */
 function toPort(pkt: Pkt, p: Port, hash: u32): void {
   const q = p.rxQueueFor(pkt, hash, hash != 0);
-  // What the receiver can take as it is.
-  const gso = pkt.gsoType;
-  const gsoOk = gso == 0 || (gso == 1 ? p.rxGsoV4 : p.rxGsoV6);
-  const bigOk = pkt.len <= <u32>PAGE_SIZE || p.rxSg;
-  const v6 = pkt.peeked >= 14 && load<u8>(pkt.hdr + 12) == 0x86 && load<u8>(pkt.hdr + 13) == 0xdd;
-  const csumOk = (pkt.offload & FRAME_CSUM_BLANK) == 0 || (v6 ? p.rxCsumV6 : p.rxCsumV4);
-  if (!gsoOk || !bigOk || !csumOk) return slowPath(pkt, p, q);
+  const need = buffersNeeded(pkt, p);
+  if (need < 0) { p.rxDropped++; switchStats.dropTooBig++; return; }
   const list = p.pendingOf(q);
-  if (list.count == 0 && p.rxBuffers(q) >= bufsFor(pkt.len, gso)) {
-    deliverNow(pkt, 0, pkt.len, pkt.offload, gso, pkt.gsoSize, p, q);
-    return;
-  }
+  if (list.count == 0 && p.rxBuffers(q) >= <u32>need) { send(pkt, p, q); return; }
   // Wait for buffers (back-pressure), or drop when the list is full.
-  if (list.count == 0) p.rxWantBuffers(q);
+  if (list.count >= PENDING_MAX) { p.rxDropped++; switchStats.dropNoBuffer++; return; }
   pkt.since = now();
-  if (list.push(pkt)) { pkt.refs++; armDrain(); return; }
-  p.rxDropped++;
-  switchStats.dropNoBuffer++;
+  list.push(pkt);
+  pkt.refs++;
+  armDrain();
+  if (list.count == 1) p.rxWantBuffers(q);
+}
+
+/** Whether `p` must get `pkt` through the slow path (it cannot take the frame's GSO, size or blank checksum). */
+function slow(pkt: Pkt, p: Port): bool {
+  const gso = pkt.gsoType;
+  if (gso != 0 && !(gso == 1 ? p.rxGsoV4 : p.rxGsoV6)) return true;
+  if ((pkt.offload & FRAME_CSUM_BLANK) == 0) return false;
+  const v6 = pkt.peeked >= 14 && load<u8>(pkt.hdr + 12) == 0x86 && load<u8>(pkt.hdr + 13) == 0xdd;
+  return !(v6 ? p.rxCsumV6 : p.rxCsumV4);
+}
+
+/**
+ * Receive buffers `p` needs for `pkt` (one per page of each frame it gets, one more for a GSO
+ * extra-info slot); -1 when `p` cannot take it at all (a frame over one page without
+ * scatter-gather, or a GSO frame the switch cannot segment).
+ */
+function buffersNeeded(pkt: Pkt, p: Port): i32 {
+  const gso = pkt.gsoType;
+  if (gso != 0 && !(gso == 1 ? p.rxGsoV4 : p.rxGsoV6)) {
+    // Segments: each carries the headers and up to gsoSize payload bytes.
+    const hdrs = gsoHeaders(pkt.hdr, pkt.peeked);
+    if (hdrs == 0 || pkt.len <= hdrs) return -1;
+    const segLen = hdrs + <u32>pkt.gsoSize;
+    if (segLen > <u32>PAGE_SIZE && !p.rxSg) return -1;
+    const segs = (pkt.len - hdrs + <u32>pkt.gsoSize - 1) / <u32>pkt.gsoSize;
+    return <i32>(segs * bufsFor(segLen, 0));
+  }
+  if (pkt.len > <u32>PAGE_SIZE && !p.rxSg) return -1;
+  return <i32>bufsFor(pkt.len, gso);
 }
 
 @inline function bufsFor(len: u32, gso: u8): u32 {
   return (len + <u32>PAGE_SIZE - 1) / <u32>PAGE_SIZE + (gso != 0 ? 1 : 0);
 }
 
-/** Scratch for the slow paths: the whole frame in dom0's memory. */
+/** Delivers `pkt` to `p`'s queue `q` (the caller checked its buffers): fast path or slow path. */
+function send(pkt: Pkt, p: Port, q: u32): void {
+  if (slow(pkt, p)) slowPath(pkt, p, q);
+  else deliverNow(pkt, 0, pkt.len, pkt.offload, pkt.gsoType, pkt.gsoSize, p, q);
+}
+
+/** Scratch for the slow paths: the whole frame in dom0's memory, and the segments cut from it. */
 const SLOW: usize = heap.alloc(MAX_FRAME);
+const SEGS_SIZE: usize = 2 * <usize>MAX_FRAME;
+const SEGS: usize = heap.alloc(SEGS_SIZE);
 
 /**
- * The slow path for a receiver that cannot take the frame as it is: copies it into dom0 (one
- * hypercall, now), fills a blank checksum, segments a GSO frame, and delivers the result from
- * dom0's memory. A frame over one page for a receiver without scatter-gather that is not GSO
- * is dropped (as Linux drops frames above a vif's MTU).
+ * The slow path for a receiver that cannot take the frame as it is (Linux: skb_gso_segment and
+ * skb_checksum_help on the way to the port): copies it into dom0 (one hypercall, now), segments a
+ * GSO frame or fills a blank checksum, and delivers the result from dom0's memory.
  */
 function slowPath(pkt: Pkt, p: Port, q: u32): void {
-  if (pkt.gsoType == 0 && pkt.len > <u32>PAGE_SIZE && !p.rxSg) { p.rxDropped++; switchStats.dropTooBig++; return; }
-  flush(); // run what is batched: the copy below is synchronous
+  flush(); // run what is batched: the copy below is synchronous, and SLOW and SEGS are reused
   addFrameCopies(pkt, 0, pkt.len, 0, null, SLOW);
   const n = ncopies;
   HYPERVISOR_grant_table_op(GNTTABOP_copy, COPIES, n);
@@ -716,35 +744,22 @@ function slowPath(pkt: Pkt, p: Port, q: u32): void {
     switchStats.dropCopyError++;
     return;
   }
-  let offload = pkt.offload;
-  const gsoOk = pkt.gsoType == 0 || (pkt.gsoType == 1 ? p.rxGsoV4 : p.rxGsoV6);
-  if (pkt.gsoType != 0 && !gsoOk) {
+  if (pkt.gsoType != 0 && !(pkt.gsoType == 1 ? p.rxGsoV4 : p.rxGsoV6)) {
     // Segment: every segment gets its own headers and full checksums.
-    const segs = segmentGso(SLOW, pkt.len, pkt.gsoSize, arena, ARENA_SIZE);
+    const segs = segmentGso(SLOW, pkt.len, pkt.gsoSize, SEGS, SEGS_SIZE);
     if (segs < 0) { p.rxDropped++; switchStats.dropTooBig++; return; }
     switchStats.segmented++;
     let at: usize = 0;
     for (let s = 0; s < segs; s++) {
-      const slen = load<u32>(arena + at);
-      const frame = arena + at + 8;
-      if (p.rxBuffers(q) < bufsFor(slen, 0)) { p.rxDropped++; switchStats.dropNoBuffer++; }
-      else deliverNowLocal(frame, slen, FRAME_DATA_VALIDATED, p, q);
+      const slen = load<u32>(SEGS + at);
+      deliverNow(null, SEGS + at + 8, slen, FRAME_DATA_VALIDATED, 0, 0, p, q);
       at += 8 + ((<usize>slen + 7) & ~<usize>7);
     }
-    flush();
-    return;
-  }
-  if ((offload & FRAME_CSUM_BLANK) != 0) {
+  } else {
     if (fillChecksum(SLOW, pkt.len)) switchStats.checksumsFilled++;
-    offload = (offload & ~FRAME_CSUM_BLANK) | FRAME_DATA_VALIDATED;
+    deliverNow(null, SLOW, pkt.len, (pkt.offload & ~FRAME_CSUM_BLANK) | FRAME_DATA_VALIDATED, pkt.gsoType, pkt.gsoSize, p, q);
   }
-  if (p.rxBuffers(q) < bufsFor(pkt.len, pkt.gsoType)) { p.rxDropped++; switchStats.dropNoBuffer++; return; }
-  deliverNowLocal(SLOW, pkt.len, offload, p, q, pkt.gsoType, pkt.gsoSize);
   flush();
-}
-
-function deliverNowLocal(frame: usize, len: u32, offload: u32, p: Port, q: u32, gsoType: u8 = 0, gsoSize: u16 = 0): void {
-  deliverNow(null, frame, len, offload, gsoType, gsoSize, p, q);
 }
 
 /**
@@ -755,10 +770,14 @@ export function switchDrain(p: Port, q: u32): void {
   const list = p.pendingOf(q);
   while (list.count > 0) {
     const pkt = list.peek();
-    if (p.rxBuffers(q) < bufsFor(pkt.len, pkt.gsoType)) { p.rxWantBuffers(q); break; }
+    const need = <u32>buffersNeeded(pkt, p);
+    if (p.rxBuffers(q) < need) {
+      p.rxWantBuffers(q);
+      if (p.rxBuffers(q) < need) break; // the frontend's next post notifies us
+    }
     list.shift();
-    deliverNow(pkt, 0, pkt.len, pkt.offload, pkt.gsoType, pkt.gsoSize, p, q);
-    release(pkt, true); // the pending list's hold; deliverNow took its own
+    send(pkt, p, q);
+    release(pkt, true); // the pending list's hold; the delivery took its own
   }
 }
 

@@ -9,7 +9,8 @@
 // (default 14..65535, capped to what the link carries), random contents from a generator both
 // sides seed with (seed, frame index), in order, as fast as the ring takes them. Frames with
 // `gso=1` are TCP/IPv4 GSO frames (MSS `mss`, default 1448) that the switch passes on or
-// segments; the receiver then checks the TCP byte stream instead of frames. The receiver checks
+// segments; the receiver then checks the TCP byte stream instead of frames (with `csum-blank=1`
+// the shorter frames go with a blank checksum too, for the switch or the receiver to fill). The receiver checks
 // every byte and the order, answers "done", and both power off. Any mismatch panics. Extra
 // command-line keys go to netfront (queues=, sg=, gso=, csum=, split=, mcast=, net-features=none).
 import {
@@ -32,6 +33,8 @@ let seed: u32 = 1;
 let minLen: u32 = 14;
 let maxLen: u32 = 65535;
 let gso = false;
+/** GSO mode: send frames up to the MSS with a blank checksum too (the switch or receiver fills it). */
+let blank = false;
 let mss: u32 = 1448;
 let peer: u64 = 0;
 let started = false;
@@ -79,8 +82,10 @@ export function xen_start(startInfo: i32): void {
   minLen = <u32>cmdlineGetU32("min", 14);
   maxLen = <u32>cmdlineGetU32("max", 65535);
   gso = cmdlineGetU32("gso-frames", 0) == 1;
+  blank = cmdlineGetU32("csum-blank", 0) == 1;
   mss = <u32>cmdlineGetU32("mss", 1448);
-  if (minLen < 20) minLen = 20;
+  const floor: u32 = gso ? 55 : 20;
+  if (minLen < floor) minLen = floor;
   if (maxLen < minLen) maxLen = minLen;
   dev = netfrontAttach(0, NetfrontConfig.fromCmdline(), onReady, onRx, 0);
   netfrontOnTxDone(dev!, onTxDone, 0);
@@ -161,7 +166,7 @@ function sendGso(i: u32): i32 {
   const len = 54 + payload;
   const rc = payload > mss
     ? netfrontSend(dev!, f, len, FRAME_CSUM_BLANK, XEN_NETIF_GSO_TYPE_TCPV4, mss)
-    : (l4ChecksumFill(f, len) ? netfrontSend(dev!, f, len) : -1);
+    : blank ? netfrontSend(dev!, f, len, FRAME_CSUM_BLANK) : (l4ChecksumFill(f, len) ? netfrontSend(dev!, f, len) : -1);
   if (rc == 0) streamTotal += payload;
   return rc;
 }

@@ -17,6 +17,7 @@ import {
   XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW,
 } from "../../assembly/xen/io/netif";
 import { Keys } from "../common/xenbus";
+import { K_CTRL_RING_REF, K_EVENT_CHANNEL_CTRL, CTRL_SLOT, MAX_HASH_KEY, hashInput } from "./proto";
 import { BackRing } from "../../assembly/ring";
 import { SharedPage, gnttabMap, gnttabUnmap, gnttabCopyFrom } from "../../assembly/gnttab";
 import { evtchnBindInterdomain, evtchnClose, evtchnNotify, EvtchnHandler } from "../../assembly/evtchn";
@@ -24,17 +25,11 @@ import { GNTMAP_host_map, GNTST_okay } from "../../assembly/xen/grant_table";
 import { XEN_EINVAL } from "../../assembly/xen/errno";
 import { PAGE_SIZE } from "../../assembly/frames";
 
-/** The control ring's keys in the frontend's directory. */
-export const K_CTRL_RING_REF = "ctrl-ring-ref";
-export const K_EVENT_CHANNEL_CTRL = "event-channel-ctrl";
 /** What back.ts reads with the frontend's other keys. */
 export const ctrlRingKeys: Array<string> = [K_CTRL_RING_REF, K_EVENT_CHANNEL_CTRL];
 
-/** Bytes of a control ring slot (the request/response union) and of a response. */
-export const CTRL_SLOT: u32 = 16;
+/** Bytes of a control response. */
 const CTRL_RSP: u32 = <u32>offsetof<xen_netif_ctrl_response>();
-/** The longest key we keep (Linux's XEN_NETBK_MAX_HASH_KEY_SIZE). */
-export const MAX_HASH_KEY: u32 = 40;
 /** The largest mapping table (Linux's XEN_NETBK_MAX_HASH_MAPPING_SIZE). */
 export const MAX_HASH_MAPPING: u32 = 128;
 /** Hash types we compute. */
@@ -104,39 +99,12 @@ export class CtrlRing {
    * `n` without a table; queue 0 for frames the hash types do not cover.
    */
   queueFor(hdr: usize, len: u32, n: u32): u32 {
-    const inLen = this.hashInput(hdr, len);
+    const inLen = hashInput(hdr, len, this.flags, HASHIN);
     if (inLen == 0) return 0;
     const h = xen_netif_toeplitz_hash(this.key, MAX_HASH_KEY, HASHIN, inLen);
     if (this.mappingSize == 0) return h % n;
     const q = unchecked(this.mapping[<i32>(h % this.mappingSize)]);
     return q < n ? q : 0;
-  }
-
-  /** Writes the hash input of the frame at `hdr` into HASHIN (netif.h's hash types); its length, 0 if none applies. */
-  private hashInput(hdr: usize, len: u32): u32 {
-    if (len < 14) return 0;
-    const type = (<u32>load<u8>(hdr + 12) << 8) | load<u8>(hdr + 13);
-    if (type == 0x0800 && len >= 34) {
-      const ip = hdr + 14;
-      const ihl = (<u32>load<u8>(ip) & 15) * 4;
-      const frag = ((<u32>load<u8>(ip + 6) << 8) | load<u8>(ip + 7)) & 0x3fff;
-      memory.copy(HASHIN, ip + 12, 8);
-      if ((this.flags & <u32>XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP) != 0 && load<u8>(ip + 9) == 6 && frag == 0 && <u32>14 + ihl + 4 <= len) {
-        memory.copy(HASHIN + 8, ip + ihl, 4);
-        return 12;
-      }
-      return (this.flags & <u32>XEN_NETIF_CTRL_HASH_TYPE_IPV4) != 0 ? 8 : 0;
-    }
-    if (type == 0x86dd && len >= 54) {
-      const ip = hdr + 14;
-      memory.copy(HASHIN, ip + 8, 32);
-      if ((this.flags & <u32>XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP) != 0 && load<u8>(ip + 6) == 6 && <u32>58 <= len) {
-        memory.copy(HASHIN + 32, ip + 40, 4);
-        return 36;
-      }
-      return (this.flags & <u32>XEN_NETIF_CTRL_HASH_TYPE_IPV6) != 0 ? 32 : 0;
-    }
-    return 0;
   }
 
   /** Answers every request on the ring; returns 0, or the ring's error (the caller disconnects the vif). */

@@ -24,6 +24,7 @@ import {
   K_FEATURE_RX_COPY, K_FEATURE_RX_NOTIFY, K_FEATURE_SG, K_GSO_TCPV4, K_GSO_TCPV6, K_NO_CSUM_OFFLOAD, K_IPV6_CSUM_OFFLOAD,
   K_SPLIT_EVTCHN, K_MAX_QUEUES, K_NUM_QUEUES, K_MCAST_CONTROL, K_REQUEST_MCAST_CONTROL, K_MAC, K_MTU,
   FRAME_CSUM_BLANK, RxFrame, RX_MORE, RX_DONE, RX_BAD, writeTxRequest, writeExtra, writeRxRequest, txFlags, parseMac, formatMac,
+  K_CTRL_RING, K_CTRL_RING_REF, K_EVENT_CHANNEL_CTRL, CTRL_SLOT, MAX_HASH_KEY, hashInput,
   NETIF_RSP_OKAY, NETIF_RSP_NULL, NETTXF_more_data, NETTXF_extra_info, XEN_NETIF_EXTRA_TYPE_GSO,
   XEN_NETIF_EXTRA_TYPE_MCAST_ADD, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6,
 } from "./proto";
@@ -36,7 +37,12 @@ import { xenbusSwitchState, xenbusWatchState, xenbusUnwatchState, xenbusDevFatal
 import {
   XenbusStateInitWait, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
 } from "../../assembly/xen/io/xenbus";
-import { netif_tx_response } from "../../assembly/xen/io/netif";
+import {
+  netif_tx_response, xen_netif_ctrl_request, xen_netif_ctrl_response, xen_netif_toeplitz_hash,
+  XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS,
+  XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE,
+  XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, XEN_NETIF_CTRL_STATUS_SUCCESS,
+} from "../../assembly/xen/io/netif";
 import { puts, printk } from "../../assembly/console";
 import { cmdlineGetU32, cmdlineGet } from "../../assembly/cmdline";
 import { XEN_EINVAL, XEN_EIO, XEN_ENODEV, XEN_ENOSPC, XEN_EMSGSIZE, XEN_EOPNOTSUPP } from "../../assembly/xen/errno";
@@ -57,10 +63,12 @@ export class NetfrontConfig {
   csum: bool = true;
   split: bool = true;
   mcast: bool = true;
+  /** With several queues: set up the control ring and steer received flows with a Toeplitz hash. */
+  ctrl: bool = true;
 
   /**
    * The defaults narrowed by the kernel command line: `queues=N sg=0|1 gso=0|1 csum=0|1 split=0|1
-   * mcast=0|1`, or `net-features=none` for a frontend that asks for nothing optional.
+   * mcast=0|1 ctrl=0|1`, or `net-features=none` for a frontend that asks for nothing optional.
    */
   static fromCmdline(): NetfrontConfig {
     const c = new NetfrontConfig();
@@ -71,6 +79,7 @@ export class NetfrontConfig {
     c.csum = opt("csum", none ? 0 : 1, 0, 1) == 1;
     c.split = opt("split", none ? 0 : 1, 0, 1) == 1;
     c.mcast = opt("mcast", none ? 0 : 1, 0, 1) == 1;
+    c.ctrl = opt("ctrl", none ? 0 : 1, 0, 1) == 1;
     return c;
   }
 }
@@ -166,8 +175,18 @@ export class NetFront {
   queues: Array<NQueue> = new Array<NQueue>();
   /** Reassembly of multi-slot received frames (MAX_FRAME bytes, allocated once). */
   assembly: usize = 0;
-  /** Frames the backend sent that we dropped as malformed without disabling (none so far: all are fatal). */
-  rxErrors: u64 = 0;
+  /** The control ring (several queues and feature-ctrl-ring), its port, and the hash it set up. */
+  ctrl: FrontRing | null = null;
+  ctrlPort: i32 = -1;
+  ctrlStep: i32 = 0;
+  /** A page granted for control requests that pass a table or key by grant. */
+  ctrlPage: usize = 0;
+  ctrlPageRef: i32 = -1;
+  /** Once the backend accepted every step: receive steering by Toeplitz hash (flags, table size, table). */
+  hashActive: bool = false;
+  hashFlags: u32 = 0;
+  hashTableSize: u32 = 0;
+  hashTable: StaticArray<u32> = new StaticArray<u32>(0);
 
   constructor(id: i32, handle: u32, cfg: NetfrontConfig, ready: NetReadyFn | null, arg: usize) {
     this.id = id;
@@ -235,7 +254,7 @@ function onBackState(state: i32, arg: usize): void {
   if ((state == XenbusStateInitWait || state == XenbusStateConnected) && d.phase == P_INIT) {
     d.phase = P_CONNECTING; // from here on, one negotiation only
     const rc = readKeys(d.backendPath, [K_FEATURE_RX_COPY, K_FEATURE_SG, K_GSO_TCPV4, K_GSO_TCPV6, K_IPV6_CSUM_OFFLOAD,
-      K_SPLIT_EVTCHN, K_MAX_QUEUES, K_MCAST_CONTROL, K_MTU], onBackFeatures, <usize>d.id);
+      K_SPLIT_EVTCHN, K_MAX_QUEUES, K_MCAST_CONTROL, K_MTU, K_CTRL_RING], onBackFeatures, <usize>d.id);
     if (rc < 0) fail(d, rc, "reading the backend's features");
   } else if (state == XenbusStateConnected && d.phase == P_CONNECTING && d.queues.length > 0) {
     connected(d);
@@ -262,6 +281,7 @@ function onBackFeatures(k: Keys, arg: usize): void {
   d.csumV6 = c.csum && k.u32(K_IPV6_CSUM_OFFLOAD, 0) == 1;
   d.split = c.split && k.u32(K_SPLIT_EVTCHN, 0) == 1;
   d.mcast = c.mcast && k.u32(K_MCAST_CONTROL, 0) == 1;
+  const ctrl = c.ctrl && k.u32(K_CTRL_RING, 0) == 1;
   d.nrQueues = max(<u32>1, min(<u32>maxQ, c.queues));
   const names = new Array<string>(), values = new Array<string>();
   for (let q: u32 = 0; q < d.nrQueues; q++) {
@@ -307,6 +327,12 @@ function onBackFeatures(k: Keys, arg: usize): void {
     }
   }
   if (d.nrQueues > 1) { names.push(K_NUM_QUEUES); values.push(d.nrQueues.toString()); }
+  if (ctrl && d.nrQueues > 1) {
+    const rc = ctrlSetup(d);
+    if (rc < 0) return fail(d, rc, "setting up the control ring");
+    names.push(K_CTRL_RING_REF); values.push(rc.toString());
+    names.push(K_EVENT_CHANNEL_CTRL); values.push(d.ctrlPort.toString());
+  }
   names.push(K_REQUEST_RX_COPY); values.push("1");
   names.push(K_FEATURE_RX_NOTIFY); values.push("1");
   names.push(K_FEATURE_SG); values.push(c.sg ? "1" : "0");
@@ -348,6 +374,7 @@ function connected(d: NetFront): void {
   puts(d.cfg.csum ? ", csum" : "");
   puts(d.split ? ", split event channels" : "");
   printk(d.mcast ? ", multicast control" : "");
+  if (d.ctrl !== null) ctrlNext(d);
   const ready = d.ready;
   d.ready = null;
   if (ready !== null) ready(d, 0, d.readyArg);
@@ -611,5 +638,121 @@ function deliver(d: NetFront, nq: NQueue, f: RxFrame): void {
   const fn = d.rx;
   if (fn !== null) fn(d, <u32>d.queues.indexOf(nq), frame, f.len, f.offload, f.gsoType, f.gsoSize, d.rxArg);
 }
+
+// ---- the control ring: receive steering by Toeplitz hash --------------------------------------
+
+/** The Toeplitz key netfront sets (the usual RSS key), and the size of the mapping table it asks for. */
+export const NETFRONT_HASH_KEY: StaticArray<u8> = [
+  0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+  0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+];
+export const NETFRONT_HASH_TABLE: u32 = 64;
+
+/** Sets up the control ring page (granted), its port, and the page requests pass data in; returns the ring's gref. */
+function ctrlSetup(d: NetFront): i32 {
+  const pages = new StaticArray<SharedPage>(1);
+  unchecked(pages[0] = SharedPage.local(frameAlloc()));
+  const ring = new FrontRing(pages, CTRL_SLOT);
+  if (ring.init(0) < 0) return -XEN_EINVAL;
+  const ref = gnttabGrantAccess(d.backendId, addrToGfn(unchecked(pages[0]).addr), false);
+  if (ref < 0) return ref;
+  d.ctrlPage = frameAlloc();
+  d.ctrlPageRef = gnttabGrantAccess(d.backendId, addrToGfn(d.ctrlPage), true);
+  if (d.ctrlPageRef < 0) return d.ctrlPageRef;
+  const port = evtchnAllocUnbound(d.backendId, onCtrlEvent, <usize>d.id);
+  if (port < 0) return port;
+  d.ctrl = ring;
+  d.ctrlPort = port;
+  return ref;
+}
+
+/** Sends one control request (the next step of the setup) and notifies the backend. */
+function ctrlSend(d: NetFront, type: i32, d0: u32, d1: u32, d2: u32): void {
+  const r = changetype<xen_netif_ctrl_request>(SLOT);
+  r.id = <u16>d.ctrlStep;
+  r.type = <u16>type;
+  store<u32>(SLOT, d0, 4);
+  store<u32>(SLOT, d1, 8);
+  store<u32>(SLOT, d2, 12);
+  const ring = d.ctrl!;
+  ring.writeRequest(SLOT, CTRL_SLOT);
+  if (ring.pushRequestsAndCheckNotify()) evtchnNotify(<u32>d.ctrlPort);
+}
+
+/**
+ * The setup, one request at a time: Toeplitz, the hash types the backend has, our key, the
+ * largest table up to NETFRONT_HASH_TABLE entries, and the table (entry i: queue i mod queues).
+ */
+function ctrlNext(d: NetFront): void {
+  const step = d.ctrlStep;
+  if (step == 0) ctrlSend(d, XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, 0, 0);
+  else if (step == 1) ctrlSend(d, XEN_NETIF_CTRL_TYPE_GET_HASH_FLAGS, 0, 0, 0);
+  else if (step == 2) ctrlSend(d, XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, d.hashFlags, 0, 0);
+  else if (step == 3) {
+    for (let i = 0; i < NETFRONT_HASH_KEY.length; i++) store<u8>(d.ctrlPage + i, unchecked(NETFRONT_HASH_KEY[i]));
+    ctrlSend(d, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, <u32>d.ctrlPageRef, <u32>NETFRONT_HASH_KEY.length, 0);
+  } else if (step == 4) ctrlSend(d, XEN_NETIF_CTRL_TYPE_GET_HASH_MAPPING_SIZE, 0, 0, 0);
+  else if (step == 5) ctrlSend(d, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING_SIZE, d.hashTableSize, 0, 0);
+  else if (step == 6) {
+    d.hashTable = new StaticArray<u32>(<i32>d.hashTableSize);
+    for (let i: u32 = 0; i < d.hashTableSize; i++) {
+      unchecked(d.hashTable[i] = i % d.nrQueues);
+      store<u32>(d.ctrlPage + <usize>i * 4, i % d.nrQueues);
+    }
+    ctrlSend(d, XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, <u32>d.ctrlPageRef, d.hashTableSize, 0);
+  } else {
+    d.hashActive = true;
+    puts("netfront: ");
+    puts(d.path);
+    puts(": receive steering by Toeplitz hash, ");
+    puts(d.hashTableSize.toString());
+    printk("-entry table");
+  }
+}
+
+function onCtrlEvent(port: u32, arg: usize): void {
+  const d = devs[<i32>arg];
+  const ring = d.ctrl;
+  if (d.phase != P_CONNECTED || ring === null) return;
+  for (;;) {
+    const rc = ring.copyResponse(SLOT, <u32>offsetof<xen_netif_ctrl_response>());
+    if (rc < 0) return fail(d, rc, "control ring broken (rsp_prod out of range)");
+    if (rc == 0) break;
+    const r = changetype<xen_netif_ctrl_response>(SLOT);
+    if (<i32>r.id != d.ctrlStep) return fail(d, -XEN_EIO, "control response id " + r.id.toString() + " was never issued");
+    if (r.status != XEN_NETIF_CTRL_STATUS_SUCCESS) {
+      // The backend refused a step: keep its default steering (not an error of the device).
+      puts("netfront: ");
+      puts(d.path);
+      puts(": control request ");
+      puts(d.ctrlStep.toString());
+      puts(" refused with status ");
+      printk(r.status.toString());
+      d.ctrlStep = 100;
+      return;
+    }
+    if (d.ctrlStep == 1) d.hashFlags = r.data;
+    if (d.ctrlStep == 4) d.hashTableSize = min(r.data, NETFRONT_HASH_TABLE);
+    d.ctrlStep++;
+    if (d.ctrlStep == 5 && d.hashTableSize == 0) d.ctrlStep = 7; // no table: hash mod queues
+    ctrlNext(d);
+  }
+  ring.finalCheckForResponses();
+}
+
+/**
+ * The receive queue the backend should steer the frame at `frame` (`len` bytes) to, by the
+ * hash netfront set up (for tests and diagnostics); -1 when no steering is active or no hash
+ * type applies to the frame.
+ */
+export function netfrontExpectedQueue(d: NetFront, frame: usize, len: u32): i32 {
+  if (!d.hashActive) return -1;
+  const n = hashInput(frame, len, d.hashFlags, HASH_IN);
+  if (n == 0) return -1;
+  const key = changetype<usize>(NETFRONT_HASH_KEY);
+  const h = xen_netif_toeplitz_hash(key, <u32>NETFRONT_HASH_KEY.length, HASH_IN, n);
+  return d.hashTableSize == 0 ? <i32>(h % d.nrQueues) : <i32>unchecked(d.hashTable[<i32>(h % d.hashTableSize)]);
+}
+const HASH_IN = memory.data(40, 8);
 
 export { FRAME_CSUM_BLANK, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6, XEN_EMSGSIZE };

@@ -116,5 +116,7 @@ export function flowHash(hdr: usize, len: u32): u32 {
   if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && l4 + 4 <= hdr + len) {
     for (let i: usize = 0; i < 4; i++) h = (h ^ load<u8>(l4 + i)) * 0x01000193;
   }
-  return h | 1;
+  // A final avalanche (murmur3's fmix32): the queue is taken from the low bits.
+  h ^= h >> 16; h *= 0x85ebca6b; h ^= h >> 13; h *= 0xc2b2ae35; h ^= h >> 16;
+  return h;
 }

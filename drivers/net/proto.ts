@@ -12,6 +12,7 @@ import {
   XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_EXTRA_TYPE_MCAST_ADD, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, XEN_NETIF_EXTRA_TYPE_HASH,
   XEN_NETIF_EXTRA_TYPE_MAX, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6,
   XEN_NETIF_NR_SLOTS_MIN, XEN_NETIF_MAX_TX_SIZE, NETIF_RSP_OKAY, NETIF_RSP_ERROR, NETIF_RSP_DROPPED, NETIF_RSP_NULL,
+  XEN_NETIF_CTRL_HASH_TYPE_IPV4, XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, XEN_NETIF_CTRL_HASH_TYPE_IPV6, XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP,
 } from "../../assembly/xen/io/netif";
 import { PAGE_SIZE } from "../../assembly/frames";
 
@@ -350,6 +351,43 @@ export class RxFrame {
     this.why = why;
     return RX_BAD;
   }
+}
+
+/** Bytes of a control ring slot (union xen_netif_ctrl_sring_entry). */
+export const CTRL_SLOT: u32 = 16;
+/** The longest Toeplitz key either end uses (Linux's XEN_NETBK_MAX_HASH_KEY_SIZE). */
+export const MAX_HASH_KEY: u32 = 40;
+
+/**
+ * Writes the Toeplitz hash input of the frame whose first `len` bytes are at `hdr` into `out`
+ * (at least 36 bytes), as netif.h's hash types define it for the `flags` (XEN_NETIF_CTRL_HASH_TYPE_*)
+ * in force: IPv4 addresses (8 bytes), plus TCP ports for IPV4_TCP (12), IPv6 addresses (32),
+ * plus TCP ports for IPV6_TCP (36). Returns the input's length, 0 when no hash type applies.
+ */
+export function hashInput(hdr: usize, len: u32, flags: u32, out: usize): u32 {
+  if (len < 14) return 0;
+  const type = (<u32>load<u8>(hdr + 12) << 8) | load<u8>(hdr + 13);
+  if (type == 0x0800 && len >= 34) {
+    const ip = hdr + 14;
+    const ihl = (<u32>load<u8>(ip) & 15) * 4;
+    const frag = ((<u32>load<u8>(ip + 6) << 8) | load<u8>(ip + 7)) & 0x3fff;
+    memory.copy(out, ip + 12, 8);
+    if ((flags & <u32>XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP) != 0 && load<u8>(ip + 9) == 6 && frag == 0 && <u32>14 + ihl + 4 <= len) {
+      memory.copy(out + 8, ip + ihl, 4);
+      return 12;
+    }
+    return (flags & <u32>XEN_NETIF_CTRL_HASH_TYPE_IPV4) != 0 ? 8 : 0;
+  }
+  if (type == 0x86dd && len >= 54) {
+    const ip = hdr + 14;
+    memory.copy(out, ip + 8, 32);
+    if ((flags & <u32>XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP) != 0 && load<u8>(ip + 6) == 6 && <u32>58 <= len) {
+      memory.copy(out + 32, ip + 40, 4);
+      return 36;
+    }
+    return (flags & <u32>XEN_NETIF_CTRL_HASH_TYPE_IPV6) != 0 ? 32 : 0;
+  }
+  return 0;
 }
 
 /** Loads a 6-byte MAC address at `p` as a u64 (the first byte in bits 47..40). */

@@ -17,7 +17,8 @@ import {
   boot, evtchnUpcall, printk, puts, putu, panic, poweroff, xsInit, cmdlineGet, cmdlineGetU32, timerSet, NS_PER_MS, now,
 } from "../../assembly/index";
 import {
-  NetFront, NetfrontConfig, netfrontAttach, netfrontSend, netfrontOnTxDone, FRAME_CSUM_BLANK, XEN_NETIF_GSO_TYPE_TCPV4,
+  NetFront, NetfrontConfig, netfrontAttach, netfrontSend, netfrontOnTxDone, netfrontExpectedQueue, FRAME_CSUM_BLANK,
+  XEN_NETIF_GSO_TYPE_TCPV4,
 } from "../../drivers/net/front";
 import { storeMac, loadMac, formatMac, BROADCAST_MAC } from "../../drivers/net/proto";
 import { XEN_ENOSPC } from "../../assembly/xen/errno";
@@ -45,6 +46,10 @@ let finished = false;
 let t0: u64 = 0;
 /** GSO mode: the TCP stream position the receiver expects next. */
 let streamAt: u64 = 0;
+/** Flows mode: frames are UDP/IPv4 from `flows` source addresses; order is checked per flow. */
+let flows: u32 = 0;
+const flowNext = new StaticArray<u32>(256);
+const perQueue = new StaticArray<u32>(8);
 let streamTotal: u64 = 0;
 const FRAME: usize = heap.alloc(65536);
 const CHECK: usize = heap.alloc(65536);
@@ -83,8 +88,10 @@ export function xen_start(startInfo: i32): void {
   maxLen = <u32>cmdlineGetU32("max", 65535);
   gso = cmdlineGetU32("gso-frames", 0) == 1;
   blank = cmdlineGetU32("csum-blank", 0) == 1;
+  flows = min(<u32>cmdlineGetU32("flows", 0), 256);
+  for (let f: u32 = 0; f < flows; f++) unchecked(flowNext[f] = f);
   mss = <u32>cmdlineGetU32("mss", 1448);
-  const floor: u32 = gso ? 55 : 20;
+  const floor: u32 = gso ? 55 : flows > 0 ? 46 : 20;
   if (minLen < floor) minLen = floor;
   if (maxLen < minLen) maxLen = minLen;
   dev = netfrontAttach(0, NetfrontConfig.fromCmdline(), onReady, onRx, 0);
@@ -125,6 +132,28 @@ function pump(): void {
 
 function sendData(i: u32): i32 {
   const len = lenOf(i);
+  if (flows > 0) {
+    // UDP/IPv4 from 10.0.1.<flow>, port 1000 + flow, to 10.0.0.1 port 2000; no UDP checksum.
+    const flow = i % flows;
+    storeMac(FRAME, peer);
+    storeMac(FRAME + 6, dev!.mac);
+    store<u16>(FRAME + 12, bswap<u16>(0x0800));
+    const ip = FRAME + 14;
+    memory.fill(ip, 0, 28);
+    store<u8>(ip, 0x45);
+    store<u16>(ip + 2, bswap<u16>(<u16>(len - 14)));
+    store<u8>(ip + 8, 64);
+    store<u8>(ip + 9, 17);
+    store<u32>(ip + 12, bswap<u32>(0x0a000100 | flow));
+    store<u32>(ip + 16, bswap<u32>(0x0a000001));
+    store<u16>(ip + 10, bswap<u16>(<u16>~checksumAdd(ip, 20)));
+    store<u16>(ip + 20, bswap<u16>(<u16>(1000 + flow)));
+    store<u16>(ip + 22, bswap<u16>(2000));
+    store<u16>(ip + 24, bswap<u16>(<u16>(len - 34)));
+    store<u32>(FRAME + 42, i);
+    gen(i, FRAME + 46, len - 46);
+    return netfrontSend(dev!, FRAME, len);
+  }
   header(peer, KIND_DATA);
   store<u32>(FRAME + 15, i);
   gen(i, FRAME + 19, len - 19);
@@ -177,6 +206,7 @@ function sendGso(i: u32): i32 {
 
 function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType: u32, gsoSize: u32, arg: usize): void {
   const type = bswap<u16>(load<u16>(frame + 12));
+  if (type == 0x0800 && load<u8>(frame + 23) == 17) return flowData(frame, len, q);
   if (type == 0x0800) return tcpSegment(frame, len, offload, gsoType);
   if (type != ETHERTYPE_PATTERN || len < 15) return;
   const kind = load<u8>(frame + 14);
@@ -210,6 +240,30 @@ function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType
   received++;
   bytes += len;
   if (received == n) done();
+}
+
+/** Flows mode: a UDP frame; checks its bytes, its order within its flow, and its receive queue. */
+function flowData(frame: usize, len: u32, q: u32): void {
+  if (sender || flows == 0) return;
+  const i = load<u32>(frame + 42);
+  const flow = i % flows;
+  if (i != unchecked(flowNext[flow])) { puts("net_pattern: flow "); putu(flow); puts(": frame "); putu(i); puts(", expected "); putu(unchecked(flowNext[flow])); printk(""); panic("order"); }
+  unchecked(flowNext[flow] = i + flows);
+  if (len != lenOf(i)) panic("net_pattern: length");
+  gen(i, CHECK, len - 46);
+  if (memory.compare(CHECK, frame + 46, len - 46) != 0) panic("net_pattern: contents");
+  const want = netfrontExpectedQueue(dev!, frame, len);
+  if (want >= 0 && <u32>want != q) { puts("net_pattern: flow "); putu(flow); puts(" arrived on queue "); putu(q); puts(", the hash says "); putu(want); printk(""); panic("steering"); }
+  if (q < 8) unchecked(perQueue[q]++);
+  if (received == 0) t0 = now();
+  received++;
+  bytes += len;
+  if (received == n) {
+    puts("net_pattern: per queue");
+    for (let k = 0; k < 8; k++) if (unchecked(perQueue[k]) > 0) { puts(" "); putu(k); puts(":"); putu(unchecked(perQueue[k])); }
+    printk(dev!.hashActive ? " (steered by the Toeplitz hash)" : "");
+    done();
+  }
 }
 
 /** GSO mode: a TCP segment (or a whole GSO frame) of the stream; checks headers, checksum, bytes. */

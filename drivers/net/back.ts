@@ -18,7 +18,7 @@
 // The frame path allocates nothing.
 import {
   TX_SLOT, TX_RSP, RX_SLOT, MAX_QUEUES, DEFAULT_MTU, ETH_HLEN, MAX_FRAME, TxFrame, parseTxFrame, txUsed, txVerdict,
-  TX_DROP, TX_FATAL, writeTxResponse, writeRxResponse, parseMac, formatMac,
+  TX_DROP, TX_FATAL, writeTxResponse, writeRxResponse,
   K_TX_RING_REF, K_RX_RING_REF, K_EVENT_CHANNEL, K_EVENT_CHANNEL_TX, K_EVENT_CHANNEL_RX, K_REQUEST_RX_COPY,
   K_FEATURE_RX_COPY, K_FEATURE_RX_FLIP, K_FEATURE_RX_NOTIFY, K_FEATURE_SG, K_GSO_TCPV4, K_GSO_TCPV6,
   K_NO_CSUM_OFFLOAD, K_IPV6_CSUM_OFFLOAD, K_SPLIT_EVTCHN, K_MAX_QUEUES, K_NUM_QUEUES, K_MCAST_CONTROL,
@@ -28,6 +28,7 @@ import {
 import { Pkt, Port, PendingList, forward, flush, switchAddPort, switchRemovePort, switchDrain, purge, peekHeaders, setFlushHook } from "./switch";
 import { CtrlRing, ctrlRingKeys } from "./ctrl";
 import { Keys, readKeys, writeKeys, queueKey, watchBackends } from "../common/xenbus";
+import { macParse, macFormat } from "../../assembly/net/addr";
 import { BackRing } from "../../assembly/ring";
 import { SharedPage, gnttabMap, gnttabUnmap } from "../../assembly/gnttab";
 import { evtchnBindInterdomain, evtchnClose, evtchnNotify } from "../../assembly/evtchn";
@@ -236,7 +237,7 @@ function onProbed(k: Keys, arg: usize): void {
     return;
   }
   if (<u32>feId != v.frontId) return fatal(v, -XEN_EINVAL, "frontend-id does not match the backend path");
-  const m = parseMac(mac);
+  const m = macParse(mac);
   if (m < 0) return fatal(v, -XEN_EINVAL, "malformed mac " + mac);
   v.mac = <u64>m;
   v.frontPath = front;
@@ -422,7 +423,7 @@ function onRingKeys(k: Keys, arg: usize): void {
   puts("netback: ");
   puts(v.path);
   puts(": connected, mac ");
-  puts(formatMac(v.mac));
+  puts(macFormat(v.mac));
   puts(", ");
   putu(nq);
   puts(nq == 1 ? " queue" : " queues");

@@ -23,12 +23,13 @@ import {
   K_TX_RING_REF, K_RX_RING_REF, K_EVENT_CHANNEL, K_EVENT_CHANNEL_TX, K_EVENT_CHANNEL_RX, K_REQUEST_RX_COPY,
   K_FEATURE_RX_COPY, K_FEATURE_RX_NOTIFY, K_FEATURE_SG, K_GSO_TCPV4, K_GSO_TCPV6, K_NO_CSUM_OFFLOAD, K_IPV6_CSUM_OFFLOAD,
   K_SPLIT_EVTCHN, K_MAX_QUEUES, K_NUM_QUEUES, K_MCAST_CONTROL, K_REQUEST_MCAST_CONTROL, K_MAC, K_MTU,
-  FRAME_CSUM_BLANK, RxFrame, RX_MORE, RX_DONE, RX_BAD, writeTxRequest, writeExtra, writeRxRequest, txFlags, parseMac, formatMac,
+  FRAME_CSUM_BLANK, RxFrame, RX_MORE, RX_DONE, RX_BAD, writeTxRequest, writeExtra, writeRxRequest, txFlags,
   K_CTRL_RING, K_CTRL_RING_REF, K_EVENT_CHANNEL_CTRL, CTRL_SLOT, MAX_HASH_KEY, hashInput,
   NETIF_RSP_OKAY, NETIF_RSP_NULL, NETTXF_more_data, NETTXF_extra_info, XEN_NETIF_EXTRA_TYPE_GSO,
   XEN_NETIF_EXTRA_TYPE_MCAST_ADD, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6,
 } from "./proto";
 import { Keys, readKeys, writeKeys, queueKey } from "../common/xenbus";
+import { macParse, macFormat } from "../../assembly/net/addr";
 import { FrontRing } from "../../assembly/ring";
 import { SharedPage, gnttabGrantAccess } from "../../assembly/gnttab";
 import { frameAlloc, addrToGfn, PAGE_SIZE } from "../../assembly/frames";
@@ -237,7 +238,7 @@ function onDeviceKeys(k: Keys, arg: usize): void {
   const d = devs[<i32>arg];
   const be = k.get("backend"), beId = k.u32("backend-id", 0xffffffff), mac = k.get(K_MAC);
   if (be === null || beId < 0 || beId > 0x7fef) return fail(d, -XEN_ENODEV, "no backend for " + d.path);
-  const m = mac === null ? -1 : parseMac(mac);
+  const m = mac === null ? -1 : macParse(mac);
   if (m < 0) return fail(d, -XEN_EINVAL, "missing or malformed mac");
   d.mac = <u64>m;
   d.backendPath = be;
@@ -364,7 +365,7 @@ function connected(d: NetFront): void {
   puts("netfront: ");
   puts(d.path);
   puts(": connected, mac ");
-  puts(formatMac(d.mac));
+  puts(macFormat(d.mac));
   puts(", ");
   puts(d.nrQueues.toString());
   puts(d.nrQueues == 1 ? " queue" : " queues");

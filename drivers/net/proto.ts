@@ -15,6 +15,7 @@ import {
   XEN_NETIF_CTRL_HASH_TYPE_IPV4, XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, XEN_NETIF_CTRL_HASH_TYPE_IPV6, XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP,
 } from "../../assembly/xen/io/netif";
 import { PAGE_SIZE } from "../../assembly/frames";
+import { macLoad, macStore } from "../../assembly/net/wire";
 
 /** Bytes of one transmit ring slot (union netif_tx_sring_entry). */
 export const TX_SLOT: u32 = 12;
@@ -155,7 +156,7 @@ export function parseTxFrame(slots: usize, first: u32, avail: u32, f: TxFrame, g
       } else if (type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD || type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL) {
         if (!mcast) return pack(i - first, TX_FATAL, f, "multicast extra info without multicast control");
         f.mcastOp = <u8>type;
-        f.mcastAddr = loadMac(e.u_mcast_addr);
+        f.mcastAddr = macLoad(e.u_mcast_addr);
       } // XEN_NETIF_EXTRA_TYPE_HASH: the frontend's hash, which the switch does not need
       more = (<u32>e.flags & XEN_NETIF_EXTRA_FLAG_MORE) != 0;
     }
@@ -231,7 +232,7 @@ export function writeExtra(dst: usize, type: i32, more: bool, gsoType: u32, gsoS
   if (type == XEN_NETIF_EXTRA_TYPE_GSO) {
     e.u_gso_size = <u16>gsoSize;
     e.u_gso_type = <u8>gsoType;
-  } else storeMac(e.u_mcast_addr, mac);
+  } else macStore(e.u_mcast_addr, mac);
 }
 
 /** Writes a transmit response (backend). */
@@ -389,54 +390,6 @@ export function hashInput(hdr: usize, len: u32, flags: u32, out: usize): u32 {
   }
   return 0;
 }
-
-/** Loads a 6-byte MAC address at `p` as a u64 (the first byte in bits 47..40). */
-export function loadMac(p: usize): u64 {
-  let v: u64 = 0;
-  for (let i: usize = 0; i < 6; i++) v = (v << 8) | <u64>load<u8>(p + i);
-  return v;
-}
-
-/** Stores the 48-bit MAC `mac` (first byte in bits 47..40) as 6 bytes at `p`. */
-export function storeMac(p: usize, mac: u64): void {
-  for (let i: usize = 0; i < 6; i++) store<u8>(p + i, <u8>(mac >> (40 - 8 * i)));
-}
-
-/** Parses "xx:xx:xx:xx:xx:xx" (hex); -1 when malformed. */
-export function parseMac(s: string): i64 {
-  if (s.length != 17) return -1;
-  let v: i64 = 0;
-  for (let i = 0; i < 6; i++) {
-    if (i > 0 && s.charCodeAt(i * 3 - 1) != 0x3a) return -1;
-    const h = hexDigit(s.charCodeAt(i * 3)), l = hexDigit(s.charCodeAt(i * 3 + 1));
-    if (h < 0 || l < 0) return -1;
-    v = (v << 8) | <i64>((h << 4) | l);
-  }
-  return v;
-}
-
-function hexDigit(c: i32): i32 {
-  c |= 0x20;
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  return -1;
-}
-
-/** Formats a MAC as "xx:xx:xx:xx:xx:xx". */
-export function formatMac(mac: u64): string {
-  let s = "";
-  for (let i = 0; i < 6; i++) {
-    const b = <u32>((mac >> (40 - 8 * i)) & 0xff);
-    if (i > 0) s += ":";
-    s += (b < 16 ? "0" : "") + b.toString(16);
-  }
-  return s;
-}
-
-/** Whether `mac` is a group (multicast or broadcast) address: the low bit of its first byte. */
-@inline export function isGroupMac(mac: u64): bool { return ((mac >> 40) & 1) != 0; }
-/** The broadcast address ff:ff:ff:ff:ff:ff. */
-export const BROADCAST_MAC: u64 = 0xffffffffffff;
 
 export {
   NETIF_RSP_OKAY, NETIF_RSP_ERROR, NETIF_RSP_DROPPED, NETIF_RSP_NULL, NETTXF_more_data, NETTXF_extra_info,

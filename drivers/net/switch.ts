@@ -26,10 +26,11 @@ import { now, timerSet, NS_PER_MS } from "../../assembly/time";
 import { dev_net_capture } from "../../assembly/hostdev";
 import {
   ETH_HLEN, FRAME_CSUM_BLANK, FRAME_DATA_VALIDATED, MAX_FRAME, MAX_RX_SLOTS, FATAL_TX_SLOTS, MAX_EXTRAS, TxFrame,
-  BROADCAST_MAC, isGroupMac, loadMac, rxFlags, writeRxResponse, NETRXF_more_data, NETRXF_extra_info,
+  rxFlags, writeRxResponse, NETRXF_more_data, NETRXF_extra_info,
   NETIF_RSP_OKAY, NETIF_RSP_ERROR, XEN_NETIF_EXTRA_TYPE_GSO, RX_SLOT,
 } from "./proto";
 import { netif_extra_info } from "../../assembly/xen/io/netif";
+import { macLoad, isGroupMac, MAC_BROADCAST } from "../../assembly/net/wire";
 import { segmentGso, fillChecksum, flowHash, gsoHeaders } from "./offload";
 
 /** Bytes of a frame's start copied into dom0 to read its headers (Ethernet, IP, TCP/UDP ports). */
@@ -94,9 +95,9 @@ export class Pkt {
   }
 
   /** The destination MAC (the frame's first 6 bytes, from the peek). */
-  get dst(): u64 { return loadMac(this.hdr); }
+  get dst(): u64 { return macLoad(this.hdr); }
   /** The source MAC. */
-  get srcMac(): u64 { return loadMac(this.hdr + 6); }
+  get srcMac(): u64 { return macLoad(this.hdr + 6); }
 }
 
 /**
@@ -150,7 +151,7 @@ export abstract class Port {
 
   /** Whether a group frame to `mac` is for this port (broadcast always; multicast if not filtered or subscribed). */
   wantsGroup(mac: u64): bool {
-    if (mac == BROADCAST_MAC || !this.mcastFilter) return true;
+    if (mac == MAC_BROADCAST || !this.mcastFilter) return true;
     for (let i = 0; i < this.nmcast; i++) if (unchecked(this.mcast[i]) == mac) return true;
     return false;
   }

@@ -20,7 +20,8 @@ import {
   NetFront, NetfrontConfig, netfrontAttach, netfrontSend, netfrontOnTxDone, netfrontExpectedQueue, FRAME_CSUM_BLANK,
   XEN_NETIF_GSO_TYPE_TCPV4,
 } from "../../drivers/net/front";
-import { storeMac, loadMac, formatMac, BROADCAST_MAC } from "../../drivers/net/proto";
+import { MAC_BROADCAST, macLoad, macStore } from "../../assembly/net/wire";
+import { macFormat } from "../../assembly/net/addr";
 import { XEN_ENOSPC } from "../../assembly/xen/errno";
 import { l4ChecksumFill, checksumAdd } from "../../assembly/net/checksum";
 
@@ -72,8 +73,8 @@ function lenOf(index: u32): u32 {
 }
 
 function header(dst: u64, kind: u8): void {
-  storeMac(FRAME, dst);
-  storeMac(FRAME + 6, dev!.mac);
+  macStore(FRAME, dst);
+  macStore(FRAME + 6, dev!.mac);
   store<u16>(FRAME + 12, bswap<u16>(ETHERTYPE_PATTERN));
   store<u8>(FRAME + 14, kind);
 }
@@ -110,7 +111,7 @@ function onReady(d: NetFront, status: i32, arg: usize): void {
 /** The receiver's "ready" broadcast, until the first data frame arrives. */
 function announce(arg: usize): void {
   if (received > 0 || finished) return;
-  header(BROADCAST_MAC, KIND_READY);
+  header(MAC_BROADCAST, KIND_READY);
   netfrontSend(dev!, FRAME, 60);
   timerSet(20 * NS_PER_MS, announce, 0);
 }
@@ -135,8 +136,8 @@ function sendData(i: u32): i32 {
   if (flows > 0) {
     // UDP/IPv4 from 10.0.1.<flow>, port 1000 + flow, to 10.0.0.1 port 2000; no UDP checksum.
     const flow = i % flows;
-    storeMac(FRAME, peer);
-    storeMac(FRAME + 6, dev!.mac);
+    macStore(FRAME, peer);
+    macStore(FRAME + 6, dev!.mac);
     store<u16>(FRAME + 12, bswap<u16>(0x0800));
     const ip = FRAME + 14;
     memory.fill(ip, 0, 28);
@@ -168,8 +169,8 @@ function sendData(i: u32): i32 {
 function sendGso(i: u32): i32 {
   const payload = max<u32>(1, lenOf(i) - 54);
   const f = FRAME;
-  storeMac(f, peer);
-  storeMac(f + 6, dev!.mac);
+  macStore(f, peer);
+  macStore(f + 6, dev!.mac);
   store<u16>(f + 12, bswap<u16>(0x0800));
   const ip = f + 14;
   memory.fill(ip, 0, 20);
@@ -212,9 +213,9 @@ function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType
   const kind = load<u8>(frame + 14);
   if (kind == KIND_READY && sender && !started) {
     started = true;
-    peer = loadMac(frame + 6);
+    peer = macLoad(frame + 6);
     puts("net_pattern: receiver ");
-    puts(formatMac(peer));
+    puts(macFormat(peer));
     printk(" is ready, sending");
     t0 = now();
     pump();
@@ -230,7 +231,7 @@ function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType
   }
   if (kind != KIND_DATA || sender) return;
   if (received == 0) t0 = now();
-  peer = loadMac(frame + 6);
+  peer = macLoad(frame + 6);
   const i = load<u32>(frame + 15);
   if (i != received) { puts("net_pattern: frame "); putu(i); puts(" arrived, expected "); putu(received); printk(""); panic("order"); }
   const want = lenOf(i);
@@ -288,7 +289,7 @@ function tcpSegment(frame: usize, len: u32, offload: u32, gsoType: u32): void {
   streamAt += payload;
   bytes += payload;
   received++;
-  peer = loadMac(frame + 6);
+  peer = macLoad(frame + 6);
   // The sender's stream: the expected total is known once n frames' payloads are summed.
   if (streamAt == expectedStream()) done();
 }

@@ -7,7 +7,8 @@
 // The receiver broadcasts a "ready" frame every 20 ms until data arrives; the sender, once it
 // hears it, sends `n` frames to the receiver's MAC: random lengths from `min` to `max` bytes
 // (default 14..65535, capped to what the link carries), random contents from a generator both
-// sides seed with (seed, frame index), in order, as fast as the ring takes them. Frames with
+// sides seed with (seed, frame index; frames under 20 bytes carry no index and must come in
+// order), in order, as fast as the ring takes them. Frames with
 // `gso=1` are TCP/IPv4 GSO frames (MSS `mss`, default 1448) that the switch passes on or
 // segments; the receiver then checks the TCP byte stream instead of frames (with `csum-blank=1`
 // the shorter frames go with a blank checksum too, for the switch or the receiver to fill). The receiver checks
@@ -26,6 +27,8 @@ import { XEN_ENOSPC } from "../../assembly/xen/errno";
 import { l4ChecksumFill, checksumAdd } from "../../assembly/net/checksum";
 
 const ETHERTYPE_PATTERN: u16 = 0x88b5; // IEEE local experimental
+/** Frames shorter than a data frame's header (14..19 bytes) carry only pattern bytes under this type. */
+const ETHERTYPE_TINY: u16 = 0x88b6;
 const KIND_READY: u8 = 1, KIND_DATA: u8 = 2, KIND_DONE: u8 = 3;
 
 let dev: NetFront | null = null;
@@ -92,7 +95,7 @@ export function xen_start(startInfo: i32): void {
   flows = min(<u32>cmdlineGetU32("flows", 0), 256);
   for (let f: u32 = 0; f < flows; f++) unchecked(flowNext[f] = f);
   mss = <u32>cmdlineGetU32("mss", 1448);
-  const floor: u32 = gso ? 55 : flows > 0 ? 46 : 20;
+  const floor: u32 = gso ? 55 : flows > 0 ? 46 : 14;
   if (minLen < floor) minLen = floor;
   if (maxLen < minLen) maxLen = minLen;
   dev = netfrontAttach(0, NetfrontConfig.fromCmdline(), onReady, onRx, 0);
@@ -133,6 +136,12 @@ function pump(): void {
 
 function sendData(i: u32): i32 {
   const len = lenOf(i);
+  if (len < 20 && flows == 0) {
+    header(peer, 0);
+    store<u16>(FRAME + 12, bswap<u16>(ETHERTYPE_TINY));
+    gen(i, FRAME + 14, len - 14);
+    return netfrontSend(dev!, FRAME, len);
+  }
   if (flows > 0) {
     // UDP/IPv4 from 10.0.1.<flow>, port 1000 + flow, to 10.0.0.1 port 2000; no UDP checksum.
     const flow = i % flows;
@@ -209,6 +218,7 @@ function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType
   const type = bswap<u16>(load<u16>(frame + 12));
   if (type == 0x0800 && load<u8>(frame + 23) == 17) return flowData(frame, len, q);
   if (type == 0x0800) return tcpSegment(frame, len, offload, gsoType);
+  if (type == ETHERTYPE_TINY && !sender) return tinyData(frame, len);
   if (type != ETHERTYPE_PATTERN || len < 15) return;
   const kind = load<u8>(frame + 14);
   if (kind == KIND_READY && sender && !started) {
@@ -238,6 +248,19 @@ function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType
   if (len != want) { puts("net_pattern: frame "); putu(i); puts(" is "); putu(len); puts(" bytes, expected "); putu(want); printk(""); panic("length"); }
   gen(i, CHECK, len - 19);
   if (memory.compare(CHECK, frame + 19, len - 19) != 0) { puts("net_pattern: frame "); putu(i); printk(" corrupted"); panic("contents"); }
+  received++;
+  bytes += len;
+  if (received == n) done();
+}
+
+/** A frame of 14..19 bytes: no index in it, so it must be the next one. */
+function tinyData(frame: usize, len: u32): void {
+  const i = received;
+  if (len != lenOf(i)) { puts("net_pattern: a "); putu(len); puts("-byte frame arrived where frame "); putu(i); puts(" of "); putu(lenOf(i)); printk(" bytes was due"); panic("order"); }
+  gen(i, CHECK, len - 14);
+  if (memory.compare(CHECK, frame + 14, len - 14) != 0) panic("net_pattern: contents");
+  if (received == 0) t0 = now();
+  peer = macLoad(frame + 6);
   received++;
   bytes += len;
   if (received == n) done();

@@ -25,7 +25,7 @@ import {
   K_DYN_MCAST_CONTROL, K_REQUEST_MCAST_CONTROL, K_MAC, K_MTU, K_RATE, K_CTRL_RING,
   NETIF_RSP_OKAY, NETIF_RSP_ERROR, NETIF_RSP_NULL, XEN_NETIF_EXTRA_TYPE_MCAST_ADD,
 } from "./proto";
-import { Pkt, Port, PendingList, forward, flush, switchAddPort, switchRemovePort, switchDrain, purge, peekHeaders, setFlushHook } from "./switch";
+import { Pkt, Port, PendingList, switchStats, forward, flush, switchAddPort, switchRemovePort, switchDrain, purge, peekHeaders, setFlushHook } from "./switch";
 import { CtrlRing, ctrlRingKeys } from "./ctrl";
 import { Keys, readKeys, writeKeys, queueKey, watchBackends } from "../common/xenbus";
 import { macParse, macFormat } from "../../assembly/net/addr";
@@ -172,8 +172,15 @@ export class Vif extends Port {
     if (r !== null && r.pushResponsesAndCheckNotify() && vq.rxPort >= 0) evtchnNotify(<u32>vq.rxPort);
   }
   rxWantBuffers(q: u32): void {
-    const r = this.queues[<i32>q].rx;
-    if (r !== null) r.finalCheckForRequests();
+    // Take every posted buffer first: req_event is re-armed only once the ring looks empty
+    // (RING_FINAL_CHECK_FOR_REQUESTS), and a frame may need more buffers than are posted now.
+    const vq = this.queues[<i32>q];
+    const r = vq.rx;
+    if (r === null) return;
+    for (;;) {
+      refillRx(this, vq);
+      if (r.finalCheckForRequests() <= 0) return;
+    }
   }
   txComplete(pkt: Pkt): void {
     const vq = this.queues[<i32>pkt.queue];
@@ -455,7 +462,19 @@ function disconnect(v: Vif): void {
     putu(v.rxDropped);
     puts(" dropped for it, ");
     putu(v.badFrames);
-    printk(" malformed");
+    puts(" malformed");
+    if (v.rxDropped > 0) {
+      puts(" (switch: ");
+      putu(switchStats.dropNoBuffer);
+      puts(" without buffers, ");
+      putu(switchStats.dropTimeout);
+      puts(" timed out, ");
+      putu(switchStats.dropTooBig);
+      puts(" too big, ");
+      putu(switchStats.dropCopyError);
+      puts(" failed copies)");
+    }
+    printk("");
   }
   for (let q = 0; q < v.queues.length; q++) {
     const vq = v.queues[q];

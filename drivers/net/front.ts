@@ -200,6 +200,11 @@ export class NetFront {
 
   /** Whether the device is connected and working. */
   get connected(): bool { return this.phase == P_CONNECTED; }
+  /**
+   * Whether the control ring's setup is still going on: until it ends, the backend may move a
+   * flow from one receive queue to another (frames of one flow can then arrive out of order).
+   */
+  get steeringPending(): bool { return this.ctrl !== null && !this.hashActive && this.ctrlStep < 100; }
   /** The counters of queue `q`. */
   stats(q: u32): NetQueueStats { return this.queues[<i32>q].stats; }
   /** The largest frame netfrontSend accepts: 64 KiB with scatter-gather, else the MTU's. */

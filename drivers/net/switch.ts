@@ -504,6 +504,7 @@ function capture(pkt: Pkt): void {
   d.capture = true;
   d.local = buf;
   d.len = pkt.len;
+  d.offload = pkt.offload;
   d.first = ncopies;
   building = d;
   addFrameCopies(pkt, 0, pkt.len, 0, null, buf);
@@ -521,7 +522,11 @@ export function flush(): void {
   for (let i = 0; i < ndeliveries; i++) {
     const d = unchecked(deliveries[i]);
     if (d.capture) {
-      if (d.len != 0xffffffff) { dev_net_capture(<i32>d.local, <i32>d.len); switchStats.captured++; }
+      if (d.len == 0xffffffff) continue;
+      // A capture shows the frame as it would be on a wire: a checksum left blank is filled in.
+      if ((d.offload & FRAME_CSUM_BLANK) != 0) fillChecksum(d.local, d.len);
+      dev_net_capture(<i32>d.local, <i32>d.len);
+      switchStats.captured++;
       continue;
     }
     const port = d.port!;
@@ -679,7 +684,8 @@ function toPort(pkt: Pkt, p: Port, hash: u32): void {
   list.push(pkt);
   pkt.refs++;
   armDrain();
-  if (list.count == 1) p.rxWantBuffers(q);
+  // Ask for an event when buffers come, then look again: they may have come just before we asked.
+  if (list.count == 1) switchDrain(p, q);
 }
 
 /** Whether `p` must get `pkt` through the slow path (it cannot take the frame's GSO, size or blank checksum). */
@@ -799,6 +805,7 @@ function onDrainTimer(arg: usize): void {
     if (p === null) continue;
     for (let q: u32 = 0; q < p.nrRxQueues(); q++) {
       const list = p.pendingOf(q);
+      switchDrain(p, q);
       while (list.count > 0 && t - list.peek().since >= PENDING_TIMEOUT_NS) {
         release(list.shift(), false);
         p.rxDropped++;

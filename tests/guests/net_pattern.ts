@@ -102,7 +102,20 @@ export function xen_start(startInfo: i32): void {
   netfrontOnTxDone(dev!, onTxDone, 0);
 }
 
+/** Fails the run when nothing moved for 10 s (a peer that died would otherwise keep it up forever). */
+let lastProgress: u64 = 0;
+let quietChecks: u32 = 0;
+function watchdog(arg: usize): void {
+  if (finished) return;
+  const p = <u64>sent + <u64>received + streamAt;
+  quietChecks = p == lastProgress ? quietChecks + 1 : 0;
+  lastProgress = p;
+  if (quietChecks >= 10) { puts("net_pattern: no progress for 10 s (sent "); putu(sent); puts(", received "); putu(received); printk(")"); panic("stalled"); }
+  timerSet(1000 * NS_PER_MS, watchdog, 0);
+}
+
 function onReady(d: NetFront, status: i32, arg: usize): void {
+  timerSet(1000 * NS_PER_MS, watchdog, 0);
   if (status < 0) { puts("net_pattern: vif failed: "); putu(-status); printk(""); panic("no vif"); }
   // The largest frame this link carries as one frame.
   const cap = d.maxFrame;
@@ -114,6 +127,8 @@ function onReady(d: NetFront, status: i32, arg: usize): void {
 /** The receiver's "ready" broadcast, until the first data frame arrives. */
 function announce(arg: usize): void {
   if (received > 0 || finished) return;
+  // Not before the receive steering is set up: it would move flows between queues mid-stream.
+  if (dev!.steeringPending) { timerSet(NS_PER_MS, announce, 0); return; }
   header(MAC_BROADCAST, KIND_READY);
   netfrontSend(dev!, FRAME, 60);
   timerSet(20 * NS_PER_MS, announce, 0);

@@ -30,8 +30,9 @@ ${RUN_USAGE.split("\n").map((l) => "    " + l).join("\n")}
                       blkfront against dom0's blkback over a RAM disk:
 ${BENCH_USAGE.split("\n").map((l) => "    " + l).join("\n")}
   demo                the README's main job: the ABI summary, hello (deterministic runner),
-                      the two-domain pingpong and a disk copy through blkfront and dom0's
-                      blkback (threaded runner)
+                      the two-domain pingpong, a disk copy through blkfront and dom0's
+                      blkback, and two guests pinging each other through dom0's switch with a
+                      capture for tshark (threaded runner)
   help                print this text`;
 
 function summary(m: AbiManifest): string {
@@ -95,6 +96,20 @@ async function diskDemo(guest: string): Promise<number> {
   }
 }
 
+/**
+ * The demo's network: two netping guests ping each other through netfront, dom0's netback and
+ * its switch (threaded runner), with a capture of every frame the switch forwards; the capture is
+ * kept for tshark and the demo says where it is.
+ */
+async function netDemo(guest: string): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "xenwasm-demo-net-"));
+  const pcap = join(dir, "switch.pcap");
+  const rc = await run(["--runner", "threads", "--pcap", pcap, "--vif", "on",
+    "--cmdline", "ip=10.0.0.1 peer=10.0.0.2 n=5", guest, "--cmdline", "ip=10.0.0.2 peer=10.0.0.1 n=5", guest]);
+  if (rc === 0) console.log(`demo: the switch's capture is ${pcap}; open it with: tshark -r ${pcap}`);
+  return rc;
+}
+
 /** `xenwasm demo`: shows the ABI layer, then boots the example guests under both runners. */
 async function demo(args: string[]): Promise<number> {
   if (args.length) throw new UsageError(`demo: takes no arguments, not '${args[0]}'`);
@@ -104,6 +119,7 @@ async function demo(args: string[]): Promise<number> {
     ["hello, deterministic runner", () => run([ex("hello")])],
     ["pingpong, two domains, threaded runner", () => run(["--runner", "threads", "--cmdline", "ping peer=2 n=10000", ex("pingpong"), "--cmdline", "pong peer=1", ex("pingpong")])],
     ["diskcopy: dom0's blkback and a guest's blkfront copy a disk image, threaded runner", () => diskDemo(ex("diskcopy"))],
+    ["netping: two guests ping each other through netfront and dom0's switch, threaded runner", () => netDemo(ex("netping"))],
   ];
   for (const [title, step] of steps) {
     console.log(`\n== ${title}`);

@@ -5,10 +5,10 @@
 // write that completed before a completed flush; wrong --disk arguments get one line.
 import { describe, expect, it, beforeAll, afterAll } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, truncateSync, openSync, closeSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, truncateSync, openSync, closeSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ROOT } from "../helpers/env.js";
 
 const CLI = join(ROOT, "bin/xenwasm.js");
@@ -123,6 +123,14 @@ describe("npm start", () => {
     expect(r.stderr).toMatch(/xenwasm: xenstore socket: \S+xenstored.sock \(XENSTORED_PATH=\S+ xenstore-ls\)/);
     expect(r.stdout).toMatch(/\[diskcopy\] diskcopy: copied 67108864 bytes in [\d.]+ ms, [\d.]+ MB\/s/);
     expect(r.stdout).toContain("demo: out.img is identical to in.img\n");
+    // The net part: two guests ping each other through dom0's switch; the capture is kept for tshark.
+    expect(r.stdout).toMatch(/== netping: two guests ping each other through netfront and dom0's switch/);
+    expect(r.stdout).toContain("[netping.1] 5 packets transmitted, 5 received, 0% packet loss");
+    expect(r.stdout).toContain("[netping.2] 5 packets transmitted, 5 received, 0% packet loss");
+    const m = /demo: the switch's capture is (\S+); open it with: tshark -r \S+/.exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(statSync(m![1]).size).toBeGreaterThan(24 + 20 * 16);
+    rmSync(dirname(m![1]), { recursive: true, force: true });
     expect(r.status).toBe(0);
   }, 200_000);
 });

@@ -1,6 +1,6 @@
 // Host devices (docs/ABI.md §7): the `dev` imports through which a privileged backend domain
-// (dom0) drives the harness's block devices and records network captures. Data never passes through dom0's memory: a request
-// names guest pages dom0 mapped with GNTMAP_device_map by their bus addresses (dev_bus_addr +
+// (dom0) drives the harness's block devices and records network captures. Disk data never
+// passes through dom0's memory: a request names guest pages dom0 mapped with GNTMAP_device_map by their bus addresses (dev_bus_addr +
 // offset), and the harness copies between the device and those pages once, checking each
 // address against dom0's live device mappings. A non-privileged domain gets -XEN_EPERM.
 //

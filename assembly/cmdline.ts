@@ -98,3 +98,12 @@ export function cmdlineGetU32(key: string, dflt: u32): i64 {
   if (v === null) return <i64>dflt;
   return parseU32(v);
 }
+
+/**
+ * The value of `key=value` as a number in [lo, hi]: `dflt` when the key is absent, malformed or
+ * out of range (a driver's optional knob: a bad value keeps the default).
+ */
+export function cmdlineGetInRange(key: string, dflt: u32, lo: u32, hi: u32): u32 {
+  const v = cmdlineGetU32(key, dflt);
+  return v < <i64>lo || v > <i64>hi ? dflt : <u32>v;
+}

@@ -21,7 +21,7 @@
 // Errors: ref-level functions return -XEN_Exxx; map/unmap/copy return Xen's GNTST_* status.
 import { DOMID_SELF, domid_t } from "./xen/xen";
 import {
-  grant_entry_v1, grant_ref_t, gnttab_map_grant_ref, gnttab_unmap_grant_ref, gnttab_copy, gnttab_query_size,
+  grant_entry_v1, grant_ref_t, gnttab_map_grant_ref, gnttab_unmap_grant_ref, gnttab_copy, gnttab_copy_ptr, gnttab_query_size,
   GNTTABOP_map_grant_ref, GNTTABOP_unmap_grant_ref, GNTTABOP_copy, GNTTABOP_query_size,
   GNTTAB_NR_RESERVED_ENTRIES, GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing,
   GNTMAP_readonly, GNTMAP_device_map, GNTCOPY_source_gref, GNTCOPY_dest_gref,
@@ -415,28 +415,37 @@ function runCopies(count: i32): i16 {
   return GNTST_okay;
 }
 
+/**
+ * Fills one side of a GNTTABOP_copy entry (the gnttab_copy_ptr at `side`): our own memory at
+ * `local` when it is not 0, else `dom`'s grant `ref` at `offset`. Returns `grefFlag` (the
+ * entry's GNTCOPY_source_gref or GNTCOPY_dest_gref) for a grant side, 0 for ours. The caller
+ * owns the entry; a side in our memory must not cross a page end.
+ */
+export function gnttabCopySide(side: usize, local: usize, dom: domid_t, ref: grant_ref_t, offset: u32, grefFlag: u32): u32 {
+  const p = changetype<gnttab_copy_ptr>(side);
+  p.__padding0 = 0;
+  if (local != 0) {
+    p.u_gmfn = <u64>addrToGfn(local);
+    p.domid = DOMID_SELF;
+    p.offset = <u16>(local & (PAGE_SIZE - 1));
+    return 0;
+  }
+  p.u_ref = ref;
+  p.domid = dom;
+  p.offset = <u16>offset;
+  return grefFlag;
+}
+
 /** Fills copy entry `i` at OP: grant side (dom, ref, offset) and local side (our address `local`). */
 function fillCopy(i: i32, fromGrant: bool, dom: domid_t, ref: grant_ref_t, gOffset: u32, local: usize, len: u32): void {
   const c = changetype<gnttab_copy>(OP + <usize>i * offsetof<gnttab_copy>());
-  memory.fill(changetype<usize>(c), 0, offsetof<gnttab_copy>());
-  if (fromGrant) {
-    c.source_u_ref = ref;
-    c.source_domid = dom;
-    c.source_offset = <u16>gOffset;
-    c.dest_u_gmfn = <u64>addrToGfn(local);
-    c.dest_domid = DOMID_SELF;
-    c.dest_offset = <u16>(local & (PAGE_SIZE - 1));
-    c.flags = GNTCOPY_source_gref;
-  } else {
-    c.source_u_gmfn = <u64>addrToGfn(local);
-    c.source_domid = DOMID_SELF;
-    c.source_offset = <u16>(local & (PAGE_SIZE - 1));
-    c.dest_u_ref = ref;
-    c.dest_domid = dom;
-    c.dest_offset = <u16>gOffset;
-    c.flags = GNTCOPY_dest_gref;
-  }
+  const src = changetype<usize>(c), dst = src + offsetof<gnttab_copy>("dest_u_gmfn");
+  const flags = gnttabCopySide(src, fromGrant ? 0 : local, dom, ref, gOffset, GNTCOPY_source_gref)
+    | gnttabCopySide(dst, fromGrant ? local : 0, dom, ref, gOffset, GNTCOPY_dest_gref);
   c.len = <u16>len;
+  c.flags = <u16>flags;
+  c.status = 0;
+  c.__padding2 = 0;
 }
 
 /** Sets up one or two copy entries (two when our side crosses a page boundary) and runs them. */

@@ -36,7 +36,7 @@ import {
   XenbusStateInitWait, XenbusStateInitialised, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
 } from "../../assembly/xen/io/xenbus";
 import { puts, printk } from "../../assembly/console";
-import { cmdlineGetU32 } from "../../assembly/cmdline";
+import { cmdlineGetInRange } from "../../assembly/cmdline";
 import { XEN_EINVAL, XEN_EIO, XEN_ENODEV, XEN_EOPNOTSUPP, XEN_ENOSPC } from "../../assembly/xen/errno";
 
 /** A request's completion: 0, or -XEN_EIO (the backend failed it, or the device was disabled), -XEN_EOPNOTSUPP. */
@@ -58,17 +58,12 @@ export class BlkfrontConfig {
    */
   static fromCmdline(): BlkfrontConfig {
     const c = new BlkfrontConfig();
-    c.ringPageOrder = cmdlineOption("ring-page-order", c.ringPageOrder, 0, MAX_RING_PAGE_ORDER);
-    c.queues = cmdlineOption("queues", c.queues, 1, MAX_QUEUES);
-    c.indirect = cmdlineOption("indirect", c.indirect, 0, MAX_INDIRECT_SEGS);
-    c.persistent = cmdlineOption("persistent", 1, 0, 1) == 1;
+    c.ringPageOrder = cmdlineGetInRange("ring-page-order", c.ringPageOrder, 0, MAX_RING_PAGE_ORDER);
+    c.queues = cmdlineGetInRange("queues", c.queues, 1, MAX_QUEUES);
+    c.indirect = cmdlineGetInRange("indirect", c.indirect, 0, MAX_INDIRECT_SEGS);
+    c.persistent = cmdlineGetInRange("persistent", 1, 0, 1) == 1;
     return c;
   }
-}
-
-function cmdlineOption(key: string, dflt: u32, lo: u32, hi: u32): u32 {
-  const v = cmdlineGetU32(key, dflt);
-  return v < <i64>lo || v > <i64>hi ? dflt : <u32>v;
 }
 
 /** Bounce pages (persistent grants) a device keeps at most. */

@@ -45,7 +45,7 @@ import {
   XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, XEN_NETIF_CTRL_STATUS_SUCCESS,
 } from "../../assembly/xen/io/netif";
 import { puts, printk } from "../../assembly/console";
-import { cmdlineGetU32, cmdlineGet } from "../../assembly/cmdline";
+import { cmdlineGetInRange, cmdlineGet } from "../../assembly/cmdline";
 import { XEN_EINVAL, XEN_EIO, XEN_ENODEV, XEN_ENOSPC, XEN_EMSGSIZE, XEN_EOPNOTSUPP } from "../../assembly/xen/errno";
 
 /** A received frame: `len` bytes at `frame` (ours, valid during the call), FRAME_* `offload` bits, GSO type and size (0: none). */
@@ -74,20 +74,15 @@ export class NetfrontConfig {
   static fromCmdline(): NetfrontConfig {
     const c = new NetfrontConfig();
     const none = cmdlineGet("net-features") == "none";
-    c.queues = opt("queues", none ? 1 : c.queues, 1, MAX_QUEUES);
-    c.sg = opt("sg", none ? 0 : 1, 0, 1) == 1;
-    c.gso = opt("gso", none ? 0 : 1, 0, 1) == 1;
-    c.csum = opt("csum", none ? 0 : 1, 0, 1) == 1;
-    c.split = opt("split", none ? 0 : 1, 0, 1) == 1;
-    c.mcast = opt("mcast", none ? 0 : 1, 0, 1) == 1;
-    c.ctrl = opt("ctrl", none ? 0 : 1, 0, 1) == 1;
+    c.queues = cmdlineGetInRange("queues", none ? 1 : c.queues, 1, MAX_QUEUES);
+    c.sg = cmdlineGetInRange("sg", none ? 0 : 1, 0, 1) == 1;
+    c.gso = cmdlineGetInRange("gso", none ? 0 : 1, 0, 1) == 1;
+    c.csum = cmdlineGetInRange("csum", none ? 0 : 1, 0, 1) == 1;
+    c.split = cmdlineGetInRange("split", none ? 0 : 1, 0, 1) == 1;
+    c.mcast = cmdlineGetInRange("mcast", none ? 0 : 1, 0, 1) == 1;
+    c.ctrl = cmdlineGetInRange("ctrl", none ? 0 : 1, 0, 1) == 1;
     return c;
   }
-}
-
-function opt(key: string, dflt: u32, lo: u32, hi: u32): u32 {
-  const v = cmdlineGetU32(key, dflt);
-  return v < <i64>lo || v > <i64>hi ? dflt : <u32>v;
 }
 
 const P_INIT = 0, P_CONNECTING = 1, P_CONNECTED = 2, P_DEAD = 3;

@@ -20,8 +20,8 @@
 // pending lists until its reference count drops to zero. The forwarding path allocates nothing.
 import { gnttab_copy, GNTTABOP_copy, GNTCOPY_source_gref, GNTCOPY_dest_gref, GNTST_okay } from "../../assembly/xen/grant_table";
 import { HYPERVISOR_grant_table_op } from "../../assembly/hypercall";
-import { DOMID_SELF } from "../../assembly/xen/xen";
-import { addrToGfn, PAGE_SIZE } from "../../assembly/frames";
+import { gnttabCopySide } from "../../assembly/gnttab";
+import { PAGE_SIZE } from "../../assembly/frames";
 import { now, timerSet, NS_PER_MS } from "../../assembly/time";
 import { dev_net_capture } from "../../assembly/hostdev";
 import {
@@ -360,33 +360,13 @@ function arenaTake(len: u32): usize {
 /** Appends one copy entry: source (domid+gref, or our address) to destination (domid+gref, or our address). */
 function addCopy(srcDom: u16, srcRef: u32, srcOff: u32, srcLocal: usize, dstDom: u16, dstRef: u32, dstOff: u32, dstLocal: usize, len: u32): void {
   const c = changetype<gnttab_copy>(COPIES + <usize>ncopies * COPY_SIZE);
-  c.__padding0 = 0;
-  c.__padding1 = 0;
-  c.__padding2 = 0;
-  let flags: u32 = 0;
-  if (srcLocal != 0) {
-    c.source_u_gmfn = <u64>addrToGfn(srcLocal);
-    c.source_domid = DOMID_SELF;
-    c.source_offset = <u16>(srcLocal & (PAGE_SIZE - 1));
-  } else {
-    c.source_u_ref = srcRef;
-    c.source_domid = srcDom;
-    c.source_offset = <u16>srcOff;
-    flags |= GNTCOPY_source_gref;
-  }
-  if (dstLocal != 0) {
-    c.dest_u_gmfn = <u64>addrToGfn(dstLocal);
-    c.dest_domid = DOMID_SELF;
-    c.dest_offset = <u16>(dstLocal & (PAGE_SIZE - 1));
-  } else {
-    c.dest_u_ref = dstRef;
-    c.dest_domid = dstDom;
-    c.dest_offset = <u16>dstOff;
-    flags |= GNTCOPY_dest_gref;
-  }
+  const src = changetype<usize>(c), dst = src + offsetof<gnttab_copy>("dest_u_gmfn");
+  const flags = gnttabCopySide(src, srcLocal, srcDom, srcRef, srcOff, GNTCOPY_source_gref)
+    | gnttabCopySide(dst, dstLocal, dstDom, dstRef, dstOff, GNTCOPY_dest_gref);
   c.len = <u16>len;
   c.flags = <u16>flags;
   c.status = 0;
+  c.__padding2 = 0;
   ncopies++;
 }
 

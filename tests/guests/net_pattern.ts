@@ -10,7 +10,8 @@
 // sides seed with (seed, frame index; frames under 20 bytes carry no index and must come in
 // order), in order, as fast as the ring takes them. Frames with
 // `gso=1` are TCP/IPv4 GSO frames (MSS `mss`, default 1448) that the switch passes on or
-// segments; the receiver then checks the TCP byte stream instead of frames (with `csum-blank=1`
+// segments (`v6=1`: TCP/IPv6 and XEN_NETIF_GSO_TYPE_TCPV6); the receiver then checks the TCP byte
+// stream instead of frames (with `csum-blank=1`
 // the shorter frames go with a blank checksum too, for the switch or the receiver to fill). The receiver checks
 // every byte and the order, answers "done", and both power off. Any mismatch panics. Extra
 // command-line keys go to netfront (queues=, sg=, gso=, csum=, split=, mcast=, net-features=none).
@@ -19,7 +20,7 @@ import {
 } from "../../assembly/index";
 import {
   NetFront, NetfrontConfig, netfrontAttach, netfrontSend, netfrontOnTxDone, netfrontExpectedQueue, FRAME_CSUM_BLANK,
-  XEN_NETIF_GSO_TYPE_TCPV4,
+  XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6,
 } from "../../drivers/net/front";
 import { MAC_BROADCAST, macLoad, macStore } from "../../assembly/net/wire";
 import { macFormat } from "../../assembly/net/addr";
@@ -40,6 +41,9 @@ let maxLen: u32 = 65535;
 let gso = false;
 /** GSO mode: send frames up to the MSS with a blank checksum too (the switch or receiver fills it). */
 let blank = false;
+/** GSO mode over IPv6 (`v6=1`): TCP/IPv6 frames, XEN_NETIF_GSO_TYPE_TCPV6; the IP header's length. */
+let v6 = false;
+let ipHdr: u32 = 20;
 let mss: u32 = 1448;
 let peer: u64 = 0;
 let started = false;
@@ -92,10 +96,12 @@ export function xen_start(startInfo: i32): void {
   maxLen = <u32>cmdlineGetU32("max", 65535);
   gso = cmdlineGetU32("gso-frames", 0) == 1;
   blank = cmdlineGetU32("csum-blank", 0) == 1;
+  v6 = cmdlineGetU32("v6", 0) == 1;
+  ipHdr = v6 ? 40 : 20;
   flows = min(<u32>cmdlineGetU32("flows", 0), 256);
   for (let f: u32 = 0; f < flows; f++) unchecked(flowNext[f] = f);
   mss = <u32>cmdlineGetU32("mss", 1448);
-  const floor: u32 = gso ? 55 : flows > 0 ? 46 : 14;
+  const floor: u32 = gso ? 14 + ipHdr + 21 : flows > 0 ? 46 : 14;
   if (minLen < floor) minLen = floor;
   if (maxLen < minLen) maxLen = minLen;
   dev = netfrontAttach(0, NetfrontConfig.fromCmdline(), onReady, onRx, 0);
@@ -191,25 +197,35 @@ function sendData(i: u32): i32 {
  * blank, as a Linux sender does).
  */
 function sendGso(i: u32): i32 {
-  const payload = max<u32>(1, lenOf(i) - 54);
+  const hdrs = 14 + ipHdr + 20;
+  const payload = max<u32>(1, lenOf(i) - hdrs);
   const f = FRAME;
   macStore(f, peer);
   macStore(f + 6, dev!.mac);
-  store<u16>(f + 12, bswap<u16>(0x0800));
   const ip = f + 14;
-  memory.fill(ip, 0, 20);
-  store<u8>(ip, 0x45);
-  store<u16>(ip + 2, bswap<u16>(<u16>(20 + 20 + payload)));
-  store<u16>(ip + 6, bswap<u16>(0x4000));
-  store<u8>(ip + 8, 64);
-  store<u8>(ip + 9, 6);
-  store<u32>(ip + 12, bswap<u32>(0x0a000002));
-  store<u32>(ip + 16, bswap<u32>(0x0a000001));
-  store<u16>(ip + 10, 0);
-  const sum = checksumAdd(ip, 20);
-  store<u16>(ip + 10, bswap<u16>(<u16>(~sum)));
-  const tcp = ip + 20;
-  memory.fill(tcp, 0, 20);
+  memory.fill(ip, 0, ipHdr + 20);
+  if (v6) {
+    store<u16>(f + 12, bswap<u16>(0x86dd));
+    store<u8>(ip, 0x60);
+    store<u16>(ip + 4, bswap<u16>(<u16>(20 + payload)));
+    store<u8>(ip + 6, 6);
+    store<u8>(ip + 7, 64);
+    store<u16>(ip + 8, bswap<u16>(0xfd00)); // fd00::2 -> fd00::1
+    store<u8>(ip + 23, 2);
+    store<u16>(ip + 24, bswap<u16>(0xfd00));
+    store<u8>(ip + 39, 1);
+  } else {
+    store<u16>(f + 12, bswap<u16>(0x0800));
+    store<u8>(ip, 0x45);
+    store<u16>(ip + 2, bswap<u16>(<u16>(20 + 20 + payload)));
+    store<u16>(ip + 6, bswap<u16>(0x4000));
+    store<u8>(ip + 8, 64);
+    store<u8>(ip + 9, 6);
+    store<u32>(ip + 12, bswap<u32>(0x0a000002));
+    store<u32>(ip + 16, bswap<u32>(0x0a000001));
+    store<u16>(ip + 10, bswap<u16>(<u16>(~checksumAdd(ip, 20))));
+  }
+  const tcp = ip + ipHdr;
   store<u16>(tcp, bswap<u16>(40000));
   store<u16>(tcp + 2, bswap<u16>(5001));
   store<u32>(tcp + 4, bswap<u32>(<u32>streamTotal));
@@ -217,9 +233,9 @@ function sendGso(i: u32): i32 {
   store<u8>(tcp + 13, 0x18); // PSH, ACK
   store<u16>(tcp + 14, bswap<u16>(65535));
   for (let b: u32 = 0; b < payload; b++) store<u8>(tcp + 20 + b, streamByte(streamTotal + b));
-  const len = 54 + payload;
+  const len = hdrs + payload;
   const rc = payload > mss
-    ? netfrontSend(dev!, f, len, FRAME_CSUM_BLANK, XEN_NETIF_GSO_TYPE_TCPV4, mss)
+    ? netfrontSend(dev!, f, len, FRAME_CSUM_BLANK, v6 ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4, mss)
     : blank ? netfrontSend(dev!, f, len, FRAME_CSUM_BLANK) : (l4ChecksumFill(f, len) ? netfrontSend(dev!, f, len) : -1);
   if (rc == 0) streamTotal += payload;
   return rc;
@@ -232,7 +248,7 @@ function sendGso(i: u32): i32 {
 function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType: u32, gsoSize: u32, arg: usize): void {
   const type = bswap<u16>(load<u16>(frame + 12));
   if (type == 0x0800 && load<u8>(frame + 23) == 17) return flowData(frame, len, q);
-  if (type == 0x0800) return tcpSegment(frame, len, offload, gsoType);
+  if (type == 0x0800 || type == 0x86dd) return tcpSegment(frame, len, offload, gsoType);
   if (type == ETHERTYPE_TINY && !sender) return tinyData(frame, len);
   if (type != ETHERTYPE_PATTERN || len < 15) return;
   const kind = load<u8>(frame + 14);
@@ -308,17 +324,18 @@ function flowData(frame: usize, len: u32, q: u32): void {
 /** GSO mode: a TCP segment (or a whole GSO frame) of the stream; checks headers, checksum, bytes. */
 function tcpSegment(frame: usize, len: u32, offload: u32, gsoType: u32): void {
   if (sender) return;
-  const ip = frame + 14, tcp = ip + 20;
-  const tot = <u32>bswap<u16>(load<u16>(ip + 2));
+  const ip = frame + 14, tcp = ip + ipHdr;
+  // The IP length must cover the frame exactly; an IPv4 header must verify.
+  const tot: u32 = v6 ? 40 + <u32>bswap<u16>(load<u16>(ip + 4)) : <u32>bswap<u16>(load<u16>(ip + 2));
   if (14 + tot != len) { puts("net_pattern: IP length "); putu(tot); puts(" in a frame of "); putu(len); printk(""); panic("ip length"); }
-  if (checksumAdd(ip, 20) != 0xffff) panic("net_pattern: bad IP header checksum");
-  const payload = tot - 40;
+  if (!v6 && checksumAdd(ip, 20) != 0xffff) panic("net_pattern: bad IP header checksum");
+  const payload = tot - ipHdr - 20;
   if (gsoType == 0 && payload > mss) panic("net_pattern: a segment longer than the MSS without GSO");
   // A blank checksum is only allowed when the link said so; otherwise it must verify.
   if ((offload & FRAME_CSUM_BLANK) == 0) {
     memory.copy(CHECK, frame, len);
     l4ChecksumFill(CHECK, len);
-    if (load<u16>(CHECK + 14 + 20 + 16) != load<u16>(tcp + 16)) panic("net_pattern: bad TCP checksum");
+    if (load<u16>(CHECK + (tcp - frame) + 16) != load<u16>(tcp + 16)) panic("net_pattern: bad TCP checksum");
   }
   const seq = <u64>bswap<u32>(load<u32>(tcp + 4));
   if (seq != (streamAt & 0xffffffff)) { puts("net_pattern: TCP seq "); putu(seq); puts(", expected "); putu(streamAt); printk(""); panic("seq"); }
@@ -334,7 +351,7 @@ function tcpSegment(frame: usize, len: u32, offload: u32, gsoType: u32): void {
 
 let expected: u64 = 0;
 function expectedStream(): u64 {
-  if (expected == 0) for (let i: u32 = 0; i < n; i++) expected += <u64>max<u32>(1, lenOf(i) - 54);
+  if (expected == 0) for (let i: u32 = 0; i < n; i++) expected += <u64>max<u32>(1, lenOf(i) - (14 + ipHdr + 20));
   return expected;
 }
 

@@ -1,7 +1,7 @@
 // The net split driver end to end, through `xenwasm run` as a user runs it: guests ping each
 // other and exchange UDP through dom0's switch under both runners; frames of random sizes and
-// contents survive every feature combination of both ends (scatter-gather, GSO passed on or
-// segmented, checksums blank or filled, queues steered by the control ring's Toeplitz hash, split
+// contents survive every feature combination of both ends (scatter-gather, GSO over IPv4 and
+// IPv6 passed on or segmented, checksums blank or filled, queues steered by the control ring's Toeplitz hash, split
 // event channels) with every byte checked by the receiver; the switch honours multicast
 // subscriptions and the `rate` limit; the pcap of a run is decoded by Debian's tshark with good
 // checksums and repeats byte for byte with the same seed; wrong --vif arguments get one line.
@@ -59,6 +59,8 @@ describe.each(["deterministic", "threads"])("net under the %s runner", (runner) 
     ["", "gso=0", "", "n=60 gso-frames=1", /received \d+ segments/],
     ["", "csum=0", "csum-blank=1", "n=60 gso-frames=1", /received \d+ segments/],
     ["", "", "csum-blank=1", "n=60 gso-frames=1", /received 60 segments/],
+    ["", "", "", "n=40 gso-frames=1 v6=1", /received 40 segments/],
+    ["", "csum=0", "csum-blank=1", "n=40 gso-frames=1 v6=1", /received \d+ segments/],
     ["", "", "", "n=400 flows=16 max=1500", /per queue .* \(steered by the Toeplitz hash\)/],
     ["net-ctrl-ring=0 net-split=0", "queues=2", "queues=1", "n=300 flows=8 max=9000", /received 300 frames/],
   ];

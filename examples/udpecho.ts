@@ -6,7 +6,8 @@
 //                        --cmdline "ip=10.0.0.1 peer=10.0.0.2 proto=udp n=10" build/examples/netping.wasm
 //
 // Command line: ip=A.B.C.D (required), port=N (default 7), count=N (0: forever), linger=MS
-// (default 200), verbose=1 (a line per datagram), and netfront's options.
+// (default 200), verbose=1 (a line per datagram), hotplug=1 (when the vif is detached, wait
+// for it to be attached again and serve on the new one), and netfront's options.
 import {
   boot, evtchnUpcall, printk, puts, putu, panic, poweroff, xsInit, cmdlineGet, cmdlineGetU32, timerSet, NS_PER_MS,
   xenbusWatchShutdown,
@@ -36,7 +37,8 @@ export function xen_start(startInfo: i32): void {
   linger = <u64>cmdlineGetU32("linger", 200) * NS_PER_MS;
   verbose = cmdlineGetU32("verbose", 0) == 1;
   xenbusWatchShutdown();
-  netLinkAttach(0, NetfrontConfig.fromCmdline(), ip, onReady, 0);
+  const l = netLinkAttach(0, NetfrontConfig.fromCmdline(), ip, onReady, 0);
+  l.hotplug = cmdlineGetU32("hotplug", 0) == 1;
 }
 
 function onReady(l: NetLink, status: i32, arg: usize): void {

@@ -32,7 +32,7 @@ import { macParse, macFormat } from "../../assembly/net/addr";
 import { BackRing } from "../../assembly/ring";
 import { SharedPage, gnttabMap, gnttabUnmap } from "../../assembly/gnttab";
 import { evtchnBindInterdomain, evtchnClose, evtchnNotify } from "../../assembly/evtchn";
-import { xenbusSwitchState, xenbusWatchState, xenbusDevFatal } from "../../assembly/xenbus";
+import { xenbusSwitchState, xenbusWatchState, xenbusUnwatchState, xenbusDevFatal } from "../../assembly/xenbus";
 import { xsWatch, xsUnwatch, xsRead, XBT_NIL, XsReply } from "../../assembly/xenstore";
 import { puts, printk, putu } from "../../assembly/console";
 import { now, timerSetAt, NS_PER_US } from "../../assembly/time";
@@ -40,7 +40,7 @@ import { GNTMAP_host_map, GNTST_okay } from "../../assembly/xen/grant_table";
 import {
   XenbusStateInitWait, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
 } from "../../assembly/xen/io/xenbus";
-import { XEN_EINVAL, XEN_EOPNOTSUPP } from "../../assembly/xen/errno";
+import { XEN_EINVAL, XEN_EOPNOTSUPP, XEN_ENOENT } from "../../assembly/xen/errno";
 
 /** What this backend offers; dom0's command line may narrow it (drivers/dom0/main.ts). */
 export class NetbackConfig {
@@ -124,6 +124,8 @@ export class Vif extends Port {
   badFrames: u64 = 0;
   /** The watch on the frontend's request-multicast-control (feature-dynamic-multicast-control), 0: none. */
   mcastWatch: i32 = 0;
+  /** The watch on the frontend's state (from InitWait on), 0: none. */
+  frontWatch: i32 = 0;
   constructor(id: i32, frontId: u32, handle: u32) {
     super();
     this.id = id;
@@ -222,6 +224,20 @@ function found(fe: u32, handle: u32): void {
   }
   if (v.phase == S_PROBING) v.dirty = true;
   else if (v.phase == S_WAITING) probe(v);
+  else if (v.phase == S_CLOSED) xsRead(XBT_NIL, v.path + "/state", onClosedState, <usize>v.id);
+}
+
+/**
+ * A closed vif whose directory the toolstack removed (libxl's detach ends with xenstore-rm) is
+ * forgotten: the next directory at that path is a new device to probe (a re-attach).
+ */
+function onClosedState(status: i32, reply: XsReply, arg: usize): void {
+  const v = vifs[<i32>arg];
+  if (v.phase != S_CLOSED || status != -XEN_ENOENT) return;
+  if (v.frontWatch > 0) xenbusUnwatchState(v.frontWatch);
+  v.frontWatch = 0;
+  v.phase = S_WAITING;
+  probe(v); // the directory may already be back
 }
 
 /** xenwasm's per-vif narrowing of the offer, written by the toolstack (`--vif queues=N,features=none`). */
@@ -306,6 +322,7 @@ function onFeaturesWritten(status: i32, arg: usize): void {
   xenbusSwitchState(v.path, XenbusStateInitWait);
   const id = xenbusWatchState(v.frontPath, onFrontState, <usize>v.id);
   if (id < 0) return fatal(v, id, "watching the frontend's state");
+  v.frontWatch = id;
 }
 
 function onFrontState(state: i32, arg: usize): void {

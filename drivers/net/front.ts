@@ -153,6 +153,9 @@ export class NetFront {
   readyArg: usize;
   rx: NetRxFn | null = null;
   rxArg: usize = 0;
+  /** Called once when the device stops after it had connected (the backend closed it, or an error). */
+  closed: NetReadyFn | null = null;
+  closedArg: usize = 0;
   txDone: NetTxDoneFn | null = null;
   txDoneArg: usize = 0;
   watch: i32 = 0;
@@ -399,6 +402,17 @@ function fail(d: NetFront, err: i32, message: string, fatal: bool = true): void 
   const ready = d.ready;
   d.ready = null;
   if (ready !== null) ready(d, err, d.readyArg);
+  else {
+    const closed = d.closed;
+    d.closed = null;
+    if (closed !== null) closed(d, err, d.closedArg);
+  }
+}
+
+/** Calls `fn(dev, error, arg)` once if the connected device stops (the backend closed it: -XEN_EIO, or an error). */
+export function netfrontOnClosed(d: NetFront, fn: NetReadyFn | null, arg: usize = 0): void {
+  d.closed = fn;
+  d.closedArg = arg;
 }
 
 // ---- transmit --------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ import { NetStack, NET_TX_CSUM_BLANK, NET_RX_CSUM_BLANK, NET_RX_DATA_VALIDATED }
 import { multicastMac } from "../../assembly/net/addr";
 import { INADDR_ALLHOSTS_GROUP } from "../../assembly/net/wire";
 import {
-  NetFront, NetfrontConfig, netfrontAttach, netfrontSend, netfrontMulticast, FRAME_CSUM_BLANK,
+  NetFront, NetfrontConfig, netfrontAttach, netfrontSend, netfrontMulticast, netfrontOnClosed, FRAME_CSUM_BLANK,
 } from "./front";
+import { xenbusWatchState, xenbusUnwatchState } from "../../assembly/xenbus";
+import { XenbusStateInitWait } from "../../assembly/xen/io/xenbus";
 import { FRAME_DATA_VALIDATED } from "./proto";
 
 /** Called once the vif is connected and the stack exists (status 0), or with the error that stopped the vif. */
@@ -22,7 +24,14 @@ export class NetLink {
   stack: NetStack | null = null;
   /** Checksum offload: send UDP with blank checksums when the backend takes them. */
   offload: bool = true;
-  constructor(public ip: u32, public ready: NetLinkReadyFn | null, public arg: usize) {}
+  /**
+   * Hotplug: when the vif is detached (its backend closes it), wait for the toolstack to attach
+   * it again (the backend reaching InitWait at the same path) and attach anew; `ready` runs again
+   * with a new stack.
+   */
+  hotplug: bool = false;
+  watch: i32 = 0;
+  constructor(public handle: u32, public cfg: NetfrontConfig, public ip: u32, public ready: NetLinkReadyFn | null, public arg: usize) {}
 }
 
 const links = new Array<NetLink>();
@@ -32,11 +41,35 @@ const links = new Array<NetLink>();
  * address `ip` on it; `ready(link, status, arg)` runs then (or with the error). Returns the link.
  */
 export function netLinkAttach(handle: u32, cfg: NetfrontConfig, ip: u32, ready: NetLinkReadyFn | null, arg: usize = 0): NetLink {
-  const l = new NetLink(ip, ready, arg);
+  const l = new NetLink(handle, cfg, ip, ready, arg);
   const id = links.length;
   links.push(l);
-  l.dev = netfrontAttach(handle, cfg, onReady, onRx, <usize>id);
+  attach(l, id);
   return l;
+}
+
+function attach(l: NetLink, id: i32): void {
+  l.stack = null;
+  const d = netfrontAttach(l.handle, l.cfg, onReady, onRx, <usize>id);
+  netfrontOnClosed(d, onClosed, <usize>id);
+  l.dev = d;
+}
+
+function onClosed(d: NetFront, status: i32, arg: usize): void {
+  const l = links[<i32>arg];
+  l.stack = null;
+  if (!l.hotplug || d.backendPath.length == 0) return;
+  // The toolstack removes both directories, then (re-attaching) writes them again: the
+  // backend's InitWait at the same path says the new device is complete.
+  l.watch = xenbusWatchState(d.backendPath, onBackendAgain, arg);
+}
+
+function onBackendAgain(state: i32, arg: usize): void {
+  const l = links[<i32>arg];
+  if (state != XenbusStateInitWait || l.watch <= 0) return;
+  xenbusUnwatchState(l.watch);
+  l.watch = 0;
+  attach(l, <i32>arg);
 }
 
 function onReady(d: NetFront, status: i32, arg: usize): void {

@@ -1,7 +1,8 @@
 // Debian's xenstore-ls inspects a running network (threaded runner: dom0's netback and three
 // guests' netfronts, connected) through the run's xenstored socket: both ends' directories have
 // libxl's vif layout and the negotiated keys. xenstore-write and xenstore-rm then detach one vif
-// the way libxl does: both ends of it close, and the other guests keep talking through the switch.
+// the way libxl does: both ends of it close, and the other guests stay connected; writing the
+// directories again (as libxl's attach does) re-attaches it, and a guest pings it on its new vif.
 import { expect, it } from "vitest";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,15 +13,15 @@ import { startXenwasm, until, xenstoreTool } from "../helpers/run.js";
 const haveTools = existsSync("/usr/bin/xenstore-ls");
 const tool = (sock: string, name: string, ...args: string[]) => xenstoreTool(sock, name, ...args).stdout;
 
-it.skipIf(skipWithout(haveTools))("xenstore-ls shows libxl's vif layout with both ends Connected; detaching one vif leaves the others up", async () => {
+it.skipIf(skipWithout(haveTools))("xenstore-ls shows libxl's vif layout with both ends Connected; one vif detaches and re-attaches while the others stay up", async () => {
   expect(haveTools, "Debian's xenstore-utils must be installed (apt-get install xenstore-utils)").toBe(true);
   const dir = mkdtempSync(join(tmpdir(), "xenwasm-netxs-"));
   const sock = join(dir, "xs.sock");
-  // dom1 and dom2 echo UDP until shut down; dom3 waits 5 s, then pings dom1 over UDP.
+  // dom1 and dom2 echo UDP until shut down (dom2 re-attaches its vif); dom3 waits 6 s, then pings dom2 over UDP.
   const run = startXenwasm(["run", "--runner", "threads", "--xenstore-socket", sock, "--vif", "on",
     "--cmdline", "ip=10.0.0.2 count=0", join(ROOT, "build/examples/udpecho.wasm"),
-    "--cmdline", "ip=10.0.0.3 count=0", join(ROOT, "build/examples/udpecho.wasm"),
-    "--cmdline", "ip=10.0.0.1 peer=10.0.0.2 proto=udp n=5 wait=5000", join(ROOT, "build/examples/netping.wasm")]);
+    "--cmdline", "ip=10.0.0.3 count=0 hotplug=1", join(ROOT, "build/examples/udpecho.wasm"),
+    "--cmdline", "ip=10.0.0.1 peer=10.0.0.3 proto=udp n=5 wait=6000", join(ROOT, "build/examples/netping.wasm")]);
   const read = (path: string) => xenstoreTool(sock, "xenstore-read", path);
   const vif2 = { back: "/local/domain/0/backend/vif/2/0", front: "/local/domain/2/device/vif/0" };
   try {
@@ -47,14 +48,28 @@ it.skipIf(skipWithout(haveTools))("xenstore-ls shows libxl's vif layout with bot
     await new Promise((r) => setTimeout(r, 300));
     expect(read(vif2.back).status, "netback must not write into a removed backend directory").not.toBe(0);
     expect(read(vif2.front).status, "netfront must not write into a removed device directory").not.toBe(0);
-    // dom3 pings dom1 after the detach: the switch still forwards between the others.
+    // Re-attach: libxl writes both directories again (frontend's owned by dom2, backend's by dom0).
+    const frontKeys: Array<[string, string]> = [["state", "1"], ["backend", vif2.back], ["backend-id", "0"], ["handle", "0"], ["mac", "00:16:3e:00:00:02"]];
+    const backKeys: Array<[string, string]> = [["frontend", vif2.front], ["frontend-id", "2"], ["online", "1"], ["state", "1"], ["mac", "00:16:3e:00:00:02"],
+      ["handle", "0"], ["type", "vif"], ["bridge", "xenbr0"]];
+    tool(sock, "xenstore-write", vif2.front, "");
+    tool(sock, "xenstore-chmod", vif2.front, "n2", "r0");
+    tool(sock, "xenstore-write", ...frontKeys.flatMap(([k, v]) => [`${vif2.front}/${k}`, v]));
+    for (const [k] of frontKeys) tool(sock, "xenstore-chmod", `${vif2.front}/${k}`, "n2", "r0");
+    tool(sock, "xenstore-write", vif2.back, "");
+    tool(sock, "xenstore-chmod", vif2.back, "n0", "r2");
+    tool(sock, "xenstore-write", ...backKeys.flatMap(([k, v]) => [`${vif2.back}/${k}`, v]));
+    for (const [k] of backKeys) tool(sock, "xenstore-chmod", `${vif2.back}/${k}`, "n0", "r2");
+    await until("both ends of the re-attached vif reach Connected (4)", () => (read(`${vif2.back}/state`).stdout === "4\n" && read(`${vif2.front}/state`).stdout === "4\n" ? true : undefined), 10_000, run.out);
+    await until("udpecho.2 listens on its new vif", () => ((run.out().match(/\[udpecho\.2\] udpecho: listening on 10\.0\.0\.3:7/g) ?? []).length === 2 ? true : undefined), 5_000, run.out);
+    // dom3 pings dom2 on its new vif: the switch forwards to the re-attached port.
     await until("netping's statistics", () => (run.out().includes("netping statistics") ? true : undefined), 30_000, run.out);
     expect(run.out()).toContain("[netping] 5 packets transmitted, 5 received, 0% packet loss");
     tool(sock, "xenstore-write", "/local/domain/1/control/shutdown", "poweroff");
     tool(sock, "xenstore-write", "/local/domain/2/control/shutdown", "poweroff");
     expect(await run.exit, run.out()).toBe(0);
     expect(run.out()).toContain("[udpecho.2] netfront: device/vif/0: the backend closed the device");
-    expect(run.out()).toMatch(/netback: backend\/vif\/2\/0: disconnected/);
+    expect((run.out().match(/netback: backend\/vif\/2\/0: connected/g) ?? []).length).toBe(2);
   } finally {
     run.child.kill();
     rmSync(dir, { recursive: true, force: true });

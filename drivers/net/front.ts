@@ -377,7 +377,8 @@ function connected(d: NetFront): void {
   puts(d.gsoV6 ? ", gso-tcpv6" : "");
   puts(d.cfg.csum ? ", csum" : "");
   puts(d.split ? ", split event channels" : "");
-  printk(d.mcast ? ", multicast control" : "");
+  puts(d.mcast ? ", multicast control" : "");
+  printk(d.mtu != DEFAULT_MTU ? ", mtu " + d.mtu.toString() : "");
   if (d.ctrl !== null) ctrlNext(d);
   const ready = d.ready;
   d.ready = null;

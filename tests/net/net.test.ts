@@ -92,6 +92,15 @@ describe("dom0's switch", () => {
     expect(r.status, r.stderr).toBe(0);
   });
 
+  it("gives each vif its own MAC and MTU (--vif mac=,mtu=), and the frontends learn them", () => {
+    const r = xenwasm("run", "--vif", "mac=00:16:3e:12:34:56,mtu=9000", "--cmdline", "ip=10.0.0.1 peer=10.0.0.2 n=2", "build/examples/netping.wasm",
+      "--vif", "on", "--cmdline", "ip=10.0.0.2 peer=10.0.0.1 n=2", "build/examples/netping.wasm");
+    expect(r.stdout).toMatch(/\[netping\.1\] netfront: device\/vif\/0: connected, mac 00:16:3e:12:34:56, .*, mtu 9000\n/);
+    expect(r.stdout).toMatch(/\[netping\.2\] netfront: device\/vif\/0: connected, mac 00:16:3e:00:00:02, [^\n]*multicast control\n/);
+    expect(r.stdout).toContain("[netping.2] 2 packets transmitted, 2 received, 0% packet loss");
+    expect(r.status, r.stderr).toBe(0);
+  });
+
   it("shapes a vif's transmit to its `rate` (within 10%, virtual time)", () => {
     // 100 frames of 40000 bytes at 8 Mb/s (1 MB/s): about 4 s of virtual time after the 128 KiB burst.
     const r = xenwasm("run", "--vif", "on", "--cmdline", "role=recv n=100 seed=5 min=40000 max=40000", PATTERN,

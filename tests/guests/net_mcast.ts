@@ -8,11 +8,14 @@
 // sender's first datagram; the sender waits for `receivers` of them, sends `n` datagrams to
 // 239.1.1.1 and `n` to 239.1.1.2 (port 5000), then broadcasts "done". Each receiver prints what
 // it got per group and how many multicast frames its own stack had to filter (frames the switch
-// delivered although the vif did not subscribe them), then powers off.
+// delivered although the vif did not subscribe them), then powers off. With `unfilter=1` a
+// receiver turns multicast control off again at run time (request-multicast-control = 0,
+// feature-dynamic-multicast-control) before it says ready.
 import {
   boot, evtchnUpcall, printk, puts, putu, panic, poweroff, xsInit, cmdlineGet, cmdlineGetU32, timerSet, NS_PER_MS,
 } from "../../assembly/index";
 import { NetStack } from "../../assembly/net/stack";
+import { xsWrite, XBT_NIL } from "../../assembly/xenstore";
 import { ipParse, ipFormat } from "../../assembly/net/addr";
 import { NetfrontConfig } from "../../drivers/net/front";
 import { NetLink, netLinkAttach } from "../../drivers/net/link";
@@ -58,6 +61,13 @@ function onReady(l: NetLink, status: i32, arg: usize): void {
   puts("net_mcast: joined ");
   puts(ipFormat(<u32>g));
   printk(l.dev!.mcast ? " (multicast control)" : " (no multicast control)");
+  if (cmdlineGetU32("unfilter", 0) == 1 && l.dev!.mcast) {
+    // feature-dynamic-multicast-control: turn the backend's filter off at run time.
+    xsWrite(XBT_NIL, l.dev!.path + "/request-multicast-control", "0", null, 0);
+    printk("net_mcast: request-multicast-control = 0");
+    timerSet(50 * NS_PER_MS, announce, 0);
+    return;
+  }
   announce(0);
 }
 

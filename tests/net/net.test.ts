@@ -92,6 +92,17 @@ describe("dom0's switch", () => {
     expect(r.status, r.stderr).toBe(0);
   });
 
+  it("stops filtering when the frontend turns multicast control off at run time (feature-dynamic-multicast-control)", () => {
+    const r = xenwasm("run", "--vif", "on",
+      "--cmdline", "role=send ip=10.0.0.1 receivers=2 n=20", "build/tests/net_mcast.wasm",
+      "--cmdline", "role=recv ip=10.0.0.2 join=239.1.1.1", "build/tests/net_mcast.wasm",
+      "--cmdline", "role=recv ip=10.0.0.3 join=239.1.1.2 unfilter=1", "build/tests/net_mcast.wasm");
+    expect(r.stdout).toContain("[net_mcast.3] net_mcast: request-multicast-control = 0");
+    expect(r.stdout).toContain("[net_mcast.2] net_mcast: 239.1.1.1 20, 239.1.1.2 0, filtered by the stack 0");
+    expect(r.stdout).toContain("[net_mcast.3] net_mcast: 239.1.1.1 0, 239.1.1.2 20, filtered by the stack 20");
+    expect(r.status, r.stderr).toBe(0);
+  });
+
   it("gives each vif its own MAC and MTU (--vif mac=,mtu=), and the frontends learn them", () => {
     const r = xenwasm("run", "--vif", "mac=00:16:3e:12:34:56,mtu=9000", "--cmdline", "ip=10.0.0.1 peer=10.0.0.2 n=2", "build/examples/netping.wasm",
       "--vif", "on", "--cmdline", "ip=10.0.0.2 peer=10.0.0.1 n=2", "build/examples/netping.wasm");

@@ -93,7 +93,14 @@ class VQueue {
   rxCount: i32 = 0;
   rxSlots: usize = 0;
   pending: PendingList = new PendingList();
-  txDirty: bool = false;
+  /**
+   * Responses written since the last push, staged in our memory (whole slots) and copied into
+   * the ring in one run per push: a slot written through a mapped grant is a host call each.
+   */
+  txStage: usize = 0;
+  txStaged: u32 = 0;
+  rxStage: usize = 0;
+  rxStaged: u32 = 0;
   constructor(public vif: Vif, public index: u32) {}
 }
 
@@ -159,19 +166,25 @@ export class Vif extends Port {
     return <i64>unchecked(vq.rxIds[i]) | (<i64>unchecked(vq.rxGrefs[i]) << 16);
   }
   rxRespond(q: u32, id: u16, offset: u16, flags: u16, status: i16): void {
-    const r = this.queues[<i32>q].rx;
-    if (r === null) return;
-    writeRxResponse(RSP, id, offset, flags, status);
-    r.writeResponse(RSP, RX_SLOT);
+    const vq = this.queues[<i32>q];
+    if (vq.rx === null) return;
+    writeRxResponse(vq.rxStage + <usize>(vq.rxStaged++) * RX_SLOT, id, offset, flags, status);
   }
   rxRespondRaw(q: u32, slot: usize): void {
-    const r = this.queues[<i32>q].rx;
-    if (r !== null) r.writeResponse(slot, RX_SLOT);
+    const vq = this.queues[<i32>q];
+    if (vq.rx === null) return;
+    memory.copy(vq.rxStage + <usize>(vq.rxStaged++) * RX_SLOT, slot, RX_SLOT);
   }
   rxPush(q: u32): void {
     const vq = this.queues[<i32>q];
     const r = vq.rx;
-    if (r !== null && r.pushResponsesAndCheckNotify() && vq.rxPort >= 0) evtchnNotify(<u32>vq.rxPort);
+    const n = vq.rxStaged;
+    vq.rxStaged = 0;
+    if (r === null) return;
+    // One copy for the batch (a response never outruns the requests it answers: at most the
+    // ring's size are staged); an error breaks the ring and the next service disconnects.
+    if (n > 0) r.produceBatch(vq.rxStage, n);
+    if (r.pushResponsesAndCheckNotify() && vq.rxPort >= 0) evtchnNotify(<u32>vq.rxPort);
   }
   rxWantBuffers(q: u32): void {
     // Take every posted buffer first: req_event is re-armed only once the ring looks empty
@@ -419,6 +432,11 @@ function onRingKeys(k: Keys, arg: usize): void {
     vq.rxIds = new StaticArray<u16>(<i32>rx.size);
     vq.rxGrefs = new StaticArray<u32>(<i32>rx.size);
     vq.rxSlots = heap.alloc(<usize>rx.size * RX_SLOT);
+    vq.txStage = heap.alloc(<usize>tx.size * TX_SLOT);
+    vq.rxStage = heap.alloc(<usize>rx.size * RX_SLOT);
+    memory.fill(vq.txStage, 0, <usize>tx.size * TX_SLOT);
+    vq.txStaged = 0;
+    vq.rxStaged = 0;
     vq.rxHead = 0;
     vq.rxCount = 0;
     const qa = <usize>((v.id << 8) | <i32>q);
@@ -594,23 +612,23 @@ function pushTxResponses(): void {
     const v = vifs[i];
     for (let q = 0; q < v.queues.length; q++) {
       const vq = v.queues[q];
-      if (!vq.txDirty) continue;
-      vq.txDirty = false;
+      const n = vq.txStaged;
+      if (n == 0) continue;
+      vq.txStaged = 0;
       const t = vq.tx;
-      if (t !== null && t.pushResponsesAndCheckNotify() && vq.txPort >= 0) evtchnNotify(<u32>vq.txPort);
+      if (t === null) continue;
+      t.produceBatch(vq.txStage, n);
+      if (t.pushResponsesAndCheckNotify() && vq.txPort >= 0) evtchnNotify(<u32>vq.txPort);
     }
   }
 }
 
 /** Answers every ring slot of a frame: `status` for data slots, NETIF_RSP_NULL for extra-info slots. */
 function respondFrame(vq: VQueue, ids: StaticArray<u16>, isExtra: StaticArray<bool>, n: u32, status: i16): void {
-  const t = vq.tx;
-  if (t === null) return;
+  if (vq.tx === null) return;
   for (let i: u32 = 0; i < n; i++) {
-    writeTxResponse(RSP, unchecked(ids[i]), unchecked(isExtra[i]) ? NETIF_RSP_NULL : status);
-    t.writeResponse(RSP, TX_RSP);
+    writeTxResponse(vq.txStage + <usize>(vq.txStaged++) * TX_SLOT, unchecked(ids[i]), unchecked(isExtra[i]) ? NETIF_RSP_NULL : status);
   }
-  vq.txDirty = true;
 }
 
 /** The frames of one batch, peeked together (one copy hypercall for their headers). */

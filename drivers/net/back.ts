@@ -157,6 +157,10 @@ export class Vif extends Port {
     const n = r.unconsumedRequests();
     return <u32>vq.rxCount + (n > 0 ? <u32>n : 0);
   }
+  rxCapacity(q: u32): u32 {
+    const r = this.queues[<i32>q].rx;
+    return r === null ? 0 : r.size;
+  }
   takeRxBuffer(q: u32): i64 {
     const vq = this.queues[<i32>q];
     if (vq.rxCount == 0 && !refillRx(this, vq)) return -1;

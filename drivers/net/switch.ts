@@ -136,6 +136,8 @@ export abstract class Port {
   abstract takeRxBuffer(q: u32): i64;
   /** Posted buffers queue `q` has now (consumed or still in the ring). */
   abstract rxBuffers(q: u32): u32;
+  /** The most buffers queue `q` can ever have posted at once (its ring's size). */
+  abstract rxCapacity(q: u32): u32;
   /** Writes one receive response on queue `q` (the buffer came from takeRxBuffer). */
   abstract rxRespond(q: u32, id: u16, offset: u16, flags: u16, status: i16): void;
   /** Writes the 8-byte response slot at `slot` (an extra-info slot) on queue `q`, taking one buffer's place. */
@@ -655,7 +657,8 @@ function flood(pkt: Pkt, src: Port, dst: u64, hash: u32): void {
 function toPort(pkt: Pkt, p: Port, hash: u32): void {
   const q = p.rxQueueFor(pkt, hash, hash != 0);
   const need = buffersNeeded(pkt, p);
-  if (need < 0) { p.rxDropped++; switchStats.dropTooBig++; return; }
+  // A frame that needs more buffers than the ring holds (a GSO frame with a tiny MSS) never fits.
+  if (need < 0 || <u32>need > p.rxCapacity(q)) { p.rxDropped++; switchStats.dropTooBig++; return; }
   const list = p.pendingOf(q);
   if (list.count == 0 && p.rxBuffers(q) >= <u32>need) { send(pkt, p, q); return; }
   // Wait for buffers (back-pressure), or drop when the list is full.

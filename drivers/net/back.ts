@@ -536,6 +536,7 @@ function disconnect(v: Vif): void {
   v.queues = new Array<VQueue>();
   v.gen++;
   if (v.phase == S_CONNECTED || v.phase == S_CONNECTING) v.phase = S_INITWAIT;
+  flush(); // the other senders whose frames waited for this vif get their responses now
 }
 
 /** Disconnects `v` for good with an error node and Closing (Linux's xenvif_fatal_tx_err / xenbus_dev_fatal). */

@@ -238,7 +238,7 @@ export function purge(list: PendingList, from: Port | null): void {
   const n = list.count;
   for (let i = 0; i < n; i++) {
     const pkt = list.shift();
-    if (from === null || pkt.src === from) release(pkt, false);
+    if (from === null || pkt.src === from) release(pkt);
     else list.push(pkt);
   }
 }
@@ -541,7 +541,7 @@ export function flush(): void {
     const pkt = d.pkt;
     if (pkt !== null) {
       if (failed) pkt.status = NETIF_RSP_ERROR;
-      release(pkt, true);
+      release(pkt);
     }
   }
   ndeliveries = 0;
@@ -562,7 +562,7 @@ function touch(port: Port, q: u32): void {
 }
 
 /** Drops one destination's hold on `pkt`; the last one answers the sender. */
-function release(pkt: Pkt, delivered: bool): void {
+function release(pkt: Pkt): void {
   // A frame dropped for one destination still counts as sent for the sender (NETIF_RSP_OKAY):
   // the sender's frame was fine, as when Linux's bridge drops a frame for a full port.
   pkt.refs--;
@@ -640,7 +640,7 @@ export function forward(pkt: Pkt): void {
       if (p !== null) { toPort(pkt, p, hash); switchStats.forwarded++; }
     } else if (to < 0) flood(pkt, src, dst, hash);
   } else flood(pkt, src, dst, hash);
-  release(pkt, true);
+  release(pkt);
 }
 
 function flood(pkt: Pkt, src: Port, dst: u64, hash: u32): void {
@@ -767,7 +767,7 @@ export function switchDrain(p: Port, q: u32): void {
     }
     list.shift();
     send(pkt, p, q);
-    release(pkt, true); // the pending list's hold; the delivery took its own
+    release(pkt); // the pending list's hold; the delivery took its own
   }
 }
 
@@ -790,7 +790,7 @@ function onDrainTimer(arg: usize): void {
       const list = p.pendingOf(q);
       switchDrain(p, q);
       while (list.count > 0 && t - list.peek().since >= PENDING_TIMEOUT_NS) {
-        release(list.shift(), false);
+        release(list.shift());
         p.rxDropped++;
         switchStats.dropTimeout++;
       }

@@ -35,7 +35,7 @@ import { evtchnBindInterdomain, evtchnClose, evtchnNotify } from "../../assembly
 import { xenbusSwitchState, xenbusWatchState, xenbusUnwatchState, xenbusDevFatal } from "../../assembly/xenbus";
 import { xsWatch, xsUnwatch, xsRead, XBT_NIL, XsReply } from "../../assembly/xenstore";
 import { puts, printk, putu } from "../../assembly/console";
-import { now, timerSetAt, NS_PER_US } from "../../assembly/time";
+import { now, timerSet, timerSetAt, NS_PER_US } from "../../assembly/time";
 import { GNTMAP_host_map, GNTST_okay } from "../../assembly/xen/grant_table";
 import {
   XenbusStateInitWait, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
@@ -133,6 +133,8 @@ export class Vif extends Port {
   mcastWatch: i32 = 0;
   /** The watch on the frontend's state (from InitWait on), 0: none. */
   frontWatch: i32 = 0;
+  /** A receive ring's error, found inside the switch and acted on from a timer (0: none). */
+  rxError: i32 = 0;
   constructor(id: i32, frontId: u32, handle: u32) {
     super();
     this.id = id;
@@ -155,6 +157,7 @@ export class Vif extends Port {
     const r = vq.rx;
     if (r === null) return 0;
     const n = r.unconsumedRequests();
+    if (n < 0) rxBroken(this, n);
     return <u32>vq.rxCount + (n > 0 ? <u32>n : 0);
   }
   rxCapacity(q: u32): u32 {
@@ -198,7 +201,9 @@ export class Vif extends Port {
     if (r === null) return;
     for (;;) {
       refillRx(this, vq);
-      if (r.finalCheckForRequests() <= 0) return;
+      const more = r.finalCheckForRequests();
+      if (more < 0) rxBroken(this, more);
+      if (more <= 0) return;
     }
   }
   txComplete(pkt: Pkt): void {
@@ -463,6 +468,7 @@ function onRingKeys(k: Keys, arg: usize): void {
   v.phase = S_CONNECTED;
   v.remainingCredit = v.creditBytes;
   v.windowStart = now();
+  v.lastPost = v.windowStart;
   switchAddPort(v);
   xenbusSwitchState(v.path, XenbusStateConnected);
   if (v.cfg.mcast) v.mcastWatch = xsWatch(v.frontPath + "/" + K_REQUEST_MCAST_CONTROL, onMcastControl, <usize>v.id);
@@ -518,7 +524,7 @@ function disconnect(v: Vif): void {
   for (let q = 0; q < v.queues.length; q++) {
     const vq = v.queues[q];
     purge(vq.pending, null);
-    purge(vq.deferred, null);
+    purge(vq.deferred, null, false);
     if (vq.txPort >= 0) evtchnClose(<u32>vq.txPort);
     if (vq.rxPort >= 0 && vq.rxPort != vq.txPort) evtchnClose(<u32>vq.rxPort);
     vq.txPort = -1;
@@ -744,13 +750,33 @@ function onCredit(arg: usize): void {
 
 // ---- receive buffers -------------------------------------------------------------------------
 
+/**
+ * A receive ring whose producer index is impossible: the vif is disconnected (an `error` node
+ * and Closing), from a timer, because this is found inside the switch, which cannot let a port
+ * go in the middle of a batch.
+ */
+function rxBroken(v: Vif, err: i32): void {
+  if (v.rxError != 0) return;
+  v.rxError = err;
+  timerSet(0, onRxBroken, <usize>v.id);
+}
+
+function onRxBroken(arg: usize): void {
+  const v = vifs[<i32>arg];
+  const err = v.rxError;
+  v.rxError = 0;
+  if (v.phase == S_CONNECTED) fatal(v, err, "receive ring broken (producer index out of range)");
+}
+
 /** Takes the receive requests the frontend posted into `vq`'s FIFO; false when there were none. */
 function refillRx(v: Vif, vq: VQueue): bool {
   const r = vq.rx;
   if (r === null) return false;
   const room = vq.rxIds.length - vq.rxCount;
   const n = r.consumeBatch(vq.rxSlots, <u32>room);
-  if (n <= 0) return false; // an error breaks the ring: the next transmit service disconnects
+  if (n < 0) rxBroken(v, n);
+  if (n <= 0) return false;
+  v.lastPost = now();
   for (let i = 0; i < n; i++) {
     const s = vq.rxSlots + <usize>i * RX_SLOT;
     const at = (vq.rxHead + vq.rxCount) % vq.rxIds.length;

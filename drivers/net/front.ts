@@ -94,6 +94,8 @@ export class NetQueueStats {
   txErrors: u64 = 0;
   rxFrames: u64 = 0;
   rxBytes: u64 = 0;
+  /** Received frames dropped because the backend answered a slot with an error status. */
+  rxErrors: u64 = 0;
   /** Notifications sent to the backend and events received from it. */
   notifies: u64 = 0;
   events: u64 = 0;
@@ -614,7 +616,8 @@ function serviceRx(d: NetFront, nq: NQueue): void {
       const st = f.addSlot(SLOT, pos, d.sg);
       if (st == RX_BAD) return fail(d, -XEN_EIO, "malformed receive response: " + f.why);
       if (st == RX_MORE) continue;
-      deliver(d, nq, f);
+      if (f.dropped) nq.stats.rxErrors++;
+      else deliver(d, nq, f);
       if (d.phase != P_CONNECTED) return;
       // The frame's buffers go back to the backend (to the positions they came from).
       for (let i: u32 = 0; i < f.nids; i++) postRx(d, nq);

@@ -283,6 +283,8 @@ export class RxFrame {
   wantExtra: bool = false;
   more: bool = false;
   started: bool = false;
+  /** A slot had a negative status (NETIF_RSP_ERROR / DROPPED): the frame is to be dropped, not delivered. */
+  dropped: bool = false;
   why: string = "";
   ids: StaticArray<u16> = new StaticArray<u16>(<i32>(MAX_RX_SLOTS + MAX_EXTRAS));
   offsets: StaticArray<u16> = new StaticArray<u16>(<i32>MAX_RX_SLOTS);
@@ -301,6 +303,7 @@ export class RxFrame {
     this.more = false;
     this.started = false;
     this.nids = 0;
+    this.dropped = false;
     this.why = "";
   }
 
@@ -327,8 +330,11 @@ export class RxFrame {
     }
     const r = changetype<netif_rx_response>(rsp);
     const status = <i32>r.status, offset = <u32>r.offset, flags = <u32>r.flags;
-    if (status < 0) return this.bad("receive status " + status.toString());
-    if (offset + <u32>status > <u32>PAGE_SIZE) return this.bad("offset " + offset.toString() + " + size " + status.toString() + " past the page");
+    // A negative status is a NETIF_RSP_* error for this slot (a copy into it failed): netif.h's
+    // and Linux's rule is to drop the frame and go on. A size past the page is a lying backend.
+    if (status < 0) this.dropped = true;
+    const size: u32 = status < 0 ? 0 : <u32>status;
+    if (offset + size > <u32>PAGE_SIZE) return this.bad("offset " + offset.toString() + " + size " + status.toString() + " past the page");
     if (this.nslots >= MAX_RX_SLOTS) return this.bad("more than " + MAX_RX_SLOTS.toString() + " data slots in a frame");
     if (!this.started) {
       this.started = true;
@@ -337,14 +343,14 @@ export class RxFrame {
       this.wantExtra = (flags & NETRXF_extra_info) != 0;
     } else if (flags & NETRXF_extra_info) return this.bad("extra info flag on a later slot");
     unchecked(this.offsets[this.nslots] = <u16>offset);
-    unchecked(this.sizes[this.nslots] = <u16>status);
+    unchecked(this.sizes[this.nslots] = <u16>size);
     this.nslots++;
-    this.len += <u32>status;
+    this.len += size;
     if (this.len > MAX_FRAME) return this.bad("frame longer than " + MAX_FRAME.toString() + " bytes");
     this.more = (flags & NETRXF_more_data) != 0;
     if (this.more && !sg) return this.bad("a multi-slot frame without feature-sg");
     if (this.wantExtra || this.more) return RX_MORE;
-    if (this.len < ETH_HLEN) return this.bad("frame shorter than an Ethernet header");
+    if (this.len < ETH_HLEN && !this.dropped) return this.bad("frame shorter than an Ethernet header");
     return RX_DONE;
   }
 

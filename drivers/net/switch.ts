@@ -39,6 +39,13 @@ export const PEEK: u32 = 128;
 export const PENDING_MAX: i32 = 256;
 /** How long a frame waits for receive buffers before it is dropped (Linux's rx_drain_timeout is 10 s). */
 export const PENDING_TIMEOUT_NS: u64 = 500 * NS_PER_MS;
+/**
+ * Frames of one sender that may wait in the pending lists of receivers that posted no buffer for
+ * STALL_NS: beyond it such frames are dropped, so that a guest that never posts buffers cannot
+ * hold a sender's whole transmit ring (a live but slow receiver still gets back-pressure).
+ */
+export const PENDING_PER_SENDER: i32 = 128;
+export const STALL_NS: u64 = 10 * NS_PER_MS;
 /** Learned MAC addresses age out after this long without a frame from them (Linux bridge: 300 s). */
 export const AGEING_NS: u64 = 300_000 * NS_PER_MS;
 
@@ -120,6 +127,10 @@ export abstract class Port {
   mcastFilter: bool = false;
   mcast: StaticArray<u64> = new StaticArray<u64>(64);
   nmcast: i32 = 0;
+  /** Entries of this port's frames in receivers' pending lists (switch-owned). */
+  held: i32 = 0;
+  /** When this port's frontend last posted receive buffers (the owner updates it). */
+  lastPost: u64 = 0;
   /** Counters: frames and bytes delivered to this port, frames dropped for it (no buffers, too big, timeout). */
   rxFrames: u64 = 0;
   rxBytes: u64 = 0;
@@ -213,6 +224,7 @@ export const switchStats = new SwitchStats();
 
 /** Puts `p` on the switch (it gets an index); its earlier learned addresses are forgotten. */
 export function switchAddPort(p: Port): void {
+  p.held = 0;
   for (let i = 0; i < ports.length; i++) if (ports[i] === null) { ports[i] = p; p.index = i; return; }
   p.index = ports.length;
   ports.push(p);
@@ -233,13 +245,18 @@ export function switchRemovePort(p: Port): void {
   }
 }
 
-/** Drops every frame from `from` (or every frame, when `from` is null) in `list`. */
-export function purge(list: PendingList, from: Port | null): void {
+/**
+ * Drops every frame from `from` (or every frame, when `from` is null) in `list`: a receiver's
+ * pending list (`pending`: the frames count in their senders' `held`), or another list of frames.
+ */
+export function purge(list: PendingList, from: Port | null, pending: bool = true): void {
   const n = list.count;
   for (let i = 0; i < n; i++) {
     const pkt = list.shift();
-    if (from === null || pkt.src === from) release(pkt);
-    else list.push(pkt);
+    if (from === null || pkt.src === from) {
+      if (pending) pkt.src!.held--;
+      release(pkt);
+    } else list.push(pkt);
   }
 }
 
@@ -661,10 +678,14 @@ function toPort(pkt: Pkt, p: Port, hash: u32): void {
   if (need < 0 || <u32>need > p.rxCapacity(q)) { p.rxDropped++; switchStats.dropTooBig++; return; }
   const list = p.pendingOf(q);
   if (list.count == 0 && p.rxBuffers(q) >= <u32>need) { send(pkt, p, q); return; }
-  // Wait for buffers (back-pressure), or drop when the list is full.
-  if (list.count >= PENDING_MAX) { p.rxDropped++; switchStats.dropNoBuffer++; return; }
-  pkt.since = now();
+  // Wait for buffers (back-pressure), or drop when the list is full, or when the receiver has
+  // posted nothing for a while and the sender already has many frames waiting.
+  const t = now();
+  const src = pkt.src!;
+  if (list.count >= PENDING_MAX || (src.held >= PENDING_PER_SENDER && t - p.lastPost > STALL_NS)) { p.rxDropped++; switchStats.dropNoBuffer++; return; }
+  pkt.since = t;
   list.push(pkt);
+  src.held++;
   pkt.refs++;
   armDrain();
   // Ask for an event when buffers come, then look again: they may have come just before we asked.
@@ -766,6 +787,7 @@ export function switchDrain(p: Port, q: u32): void {
       if (p.rxBuffers(q) < need) break; // the frontend's next post notifies us
     }
     list.shift();
+    pkt.src!.held--;
     send(pkt, p, q);
     release(pkt); // the pending list's hold; the delivery took its own
   }
@@ -790,7 +812,9 @@ function onDrainTimer(arg: usize): void {
       const list = p.pendingOf(q);
       switchDrain(p, q);
       while (list.count > 0 && t - list.peek().since >= PENDING_TIMEOUT_NS) {
-        release(list.shift());
+        const pkt = list.shift();
+        pkt.src!.held--;
+        release(pkt);
         p.rxDropped++;
         switchStats.dropTimeout++;
       }

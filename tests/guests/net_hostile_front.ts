@@ -1,34 +1,41 @@
 // Test guest: a hostile netfront against dom0's netback. It negotiates its vif by hand (the keys
-// drivers/net/front.ts writes: one queue, one event channel, rx-copy, rx-notify), then, per its
-// command line `case=NAME`, writes transmit requests no correct frontend writes straight into
-// its own ring, one frame at a time, and checks what netback made of each:
+// drivers/net/front.ts writes: one queue, one event channel, rx-copy, rx-notify, no scatter-gather
+// on receive), then, per its command line `case=NAME`, writes requests no correct frontend writes
+// straight into its own rings and checks what netback made of them. Frame by frame, after one good
+// frame (which must get NETIF_RSP_OKAY):
 //
-//   dropped (NETIF_RSP_ERROR on every slot, and a good frame after it still gets NETIF_RSP_OKAY):
+//   dropped (NETIF_RSP_ERROR on every data slot; a good frame after it still gets NETIF_RSP_OKAY):
 //     many-slots (19 data slots, more than XEN_NETIF_NR_SLOTS_MIN), first-smaller (a later slot
 //     larger than the first slot's size), bad-gref (a gref never granted), bad-gref-later (the
 //     same in the second slot, the first one good; sent to the broadcast address), short (10 bytes)
-//   fatal (netback disconnects the vif: Closing, an `error` node; this guest then closes its end):
+//   fatal (netback disconnects the vif: an `error` node and Closing; this guest then closes its end):
 //     too-many-slots (21 slots), past-page (offset + size past the page), past-page-later (the same
 //     in the second slot), bad-extra (extra info type 0), bad-extra-max (XEN_NETIF_EXTRA_TYPE_MAX),
-//     partial-frame (more_data on the last published slot), req-prod-jump (req_prod + 1000)
-//   no-rx-buffers: never posts a receive buffer while it sends `n` ARP requests (one every
-//     `every` ms) to 10.0.0.1 and 10.0.0.2, whose stacks answer each with a unicast ARP reply to us
-//   flood: `n` frames as fast as the ring takes them, every 8th one malformed (10 bytes); with
-//     dst=bcast they go to the broadcast address, else to our own MAC (not forwarded)
+//     bad-gso (GSO extra info of size 0), extra-chain (5 extra-info slots), partial-frame
+//     (more_data on the last published slot), req-prod-jump (req_prod + 1000)
+//
+// Its receive ring, while it sends `n` ARP requests (default 200: `burst` every `every` ms, to
+// 10.0.0.1 and 10.0.0.2 in turn or to `target`) whose unicast replies come back to it:
+//   no-rx-buffers (it never posts a receive buffer), rx-bad-gref (its buffers are grefs it never
+//   granted), rx-req-prod-jump (no buffers, and the receive req_prod + 1000: fatal)
+// And flood: every millisecond for `ms` ms (default 200; with greedy=1 also at every completion) it
+// fills its transmit ring with 60-byte frames, every 8th one malformed (10 bytes), to its own MAC
+// (not forwarded) or with dst=bcast to the broadcast address.
 //
 // Each case starts `delay` ms (default 50) after the vif connects, while the other guests of the
-// run ping each other. It prints one result line per frame and one for the case, checks that
-// netback answers every slot once (never an id it was not given, never twice), and ends by closing
-// the vif (Closing, then Closed once netback follows) and powering off.
+// run ping each other. The guest prints one line per frame and one for the case, checks that
+// netback answers each slot once (never an id it was not given), and ends by closing the vif
+// (Closing, then Closed once netback follows; after a fatal error it answers netback's Closing
+// with Closed, as netfront does) and powering off. A line with UNEXPECTED means netback got it wrong.
 import {
   boot, evtchnUpcall, evtchnAllocUnbound, evtchnNotify, printk, puts, putu, puti, panic, poweroff, xsInit, xsRead, xsErrorName,
-  cmdlineGet, cmdlineGetU32, frameAlloc, addrToGfn, gnttabGrantAccess, xenbusWatchState, xenbusSwitchState, xenbusStateName,
+  cmdlineGet, cmdlineGetU32, frameAlloc, addrToGfn, gnttabGrantAccess, xenbusWatchState, xenbusSwitchState,
   SharedPage, FrontRing, XBT_NIL, XsReply, timerSet, NS_PER_MS, now,
 } from "../../assembly/index";
 import { Keys, readKeys, writeKeys } from "../../drivers/common/xenbus";
 import {
   TX_SLOT, RX_SLOT, TX_RSP, writeTxRequest, writeExtra, writeRxRequest, NETIF_RSP_OKAY, NETIF_RSP_ERROR, NETIF_RSP_NULL,
-  NETTXF_more_data, NETTXF_extra_info,
+  NETTXF_more_data, NETTXF_extra_info, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4,
   K_TX_RING_REF, K_RX_RING_REF, K_EVENT_CHANNEL, K_REQUEST_RX_COPY, K_FEATURE_RX_NOTIFY, K_FEATURE_SG, K_NO_CSUM_OFFLOAD, K_MAC,
 } from "../../drivers/net/proto";
 import { netif_tx_response, XEN_NETIF_EXTRA_TYPE_MAX } from "../../assembly/xen/io/netif";
@@ -43,7 +50,6 @@ const NEVER_GRANTED: u32 = 0xfff0;
 const NDATA = 24;
 
 let kase = "";
-let domid: u32 = 0;
 let backend = "";
 let backendId: u16 = 0;
 let mac: u64 = 0;
@@ -54,7 +60,7 @@ let txAddr: usize = 0;
 let port: u32 = 0;
 const data = new StaticArray<u32>(NDATA); // grefs
 const dataPage = new StaticArray<usize>(NDATA);
-let rxPage = new StaticArray<usize>(0);
+let rxPage = new StaticArray<usize>(0); // our receive buffers (their contents are never read)
 let rxGref = new StaticArray<u32>(0);
 let postRx = true;
 
@@ -80,14 +86,8 @@ export function xen_start(si: i32): void {
   const c = cmdlineGet("case");
   kase = c === null ? "" : c;
   delay = <u64>cmdlineGetU32("delay", 50) * NS_PER_MS;
-  postRx = kase != "no-rx-buffers";
+  postRx = kase != "no-rx-buffers" && kase != "rx-req-prod-jump";
   for (let i = 255; i >= 0; i--) freeIds.push(<u16>i);
-  xsRead(XBT_NIL, "domid", onDomid, 0);
-}
-
-function onDomid(status: i32, reply: XsReply, arg: usize): void {
-  if (status < 0) panic("cannot read our domid");
-  domid = <u32>reply.toInt(0);
   if (readKeys(DEV, ["backend", "backend-id", K_MAC], onDevice, 0) < 0) panic("readKeys");
 }
 
@@ -161,8 +161,9 @@ function setup(): void {
     rxGref = new StaticArray<u32>(n);
     for (let i = 0; i < n; i++) {
       rxPage[i] = frameAlloc();
-      const ref = gnttabGrantAccess(backendId, addrToGfn(rxPage[i]), false);
+      let ref = gnttabGrantAccess(backendId, addrToGfn(rxPage[i]), false);
       if (ref < 0) panic("grant rx");
+      if (kase == "rx-bad-gref") ref = <i32>(NEVER_GRANTED - <u32>i); // buffers we never granted
       rxGref[i] = <u32>ref;
       writeRxRequest(SLOT, <u16>i, <u32>ref);
       r.writeRequest(SLOT, RX_SLOT);
@@ -266,13 +267,14 @@ function serviceRx(): void {
 // ---- the cases -------------------------------------------------------------------------------
 
 const GOOD = 0, SLOTS21 = 1, SLOTS19 = 2, FIRST_SMALLER = 3, PAST_PAGE = 4, PAST_PAGE_LATER = 5, BAD_GREF = 6,
-  BAD_GREF_LATER = 7, SHORT = 8, EXTRA0 = 9, EXTRA_MAX = 10, PARTIAL = 11, JUMP = 12;
+  BAD_GREF_LATER = 7, SHORT = 8, EXTRA0 = 9, EXTRA_MAX = 10, PARTIAL = 11, JUMP = 12, BAD_GSO = 13, EXTRA_CHAIN = 14;
 const OK = 0, DROP = 1, FATAL = 2;
 const NAMES: StaticArray<string> = [
   "a good frame", "a frame of 21 slots", "a frame of 19 slots", "a first slot smaller than the next",
   "offset 4000 + size 200", "offset 4000 + size 200 in the second slot", "a gref never granted",
   "a gref never granted in the second slot", "a 10-byte frame", "extra info of type 0", "extra info of type 5",
-  "more_data on the last published slot", "req_prod jumped by 1000",
+  "more_data on the last published slot", "req_prod jumped by 1000", "GSO extra info of size 0",
+  "5 extra info slots",
 ];
 
 /** The frames of a case and what netback must do with each. */
@@ -289,7 +291,15 @@ function plan(f: i32, v: i32): void {
 function start(arg: usize): void {
   attacked = true;
   if (kase == "flood") { floodStart(); return; }
-  if (kase == "no-rx-buffers") { arpStart(); return; }
+  if (kase == "no-rx-buffers" || kase == "rx-bad-gref") { arpStart(); return; }
+  if (kase == "rx-req-prod-jump") {
+    // Our receive ring's req_prod, far beyond what the ring holds; then frames for us come.
+    atomic.store<u32>(rx!.pages[0].addr, rx!.reqProdPvt + 1000);
+    evtchnNotify(port);
+    fatalExpected = true;
+    arpStart();
+    return;
+  }
   plan(GOOD, OK);
   if (kase == "too-many-slots") plan(SLOTS21, FATAL);
   else if (kase == "many-slots") { plan(SLOTS19, DROP); plan(GOOD, OK); }
@@ -303,6 +313,8 @@ function start(arg: usize): void {
   else if (kase == "bad-extra-max") plan(EXTRA_MAX, FATAL);
   else if (kase == "partial-frame") plan(PARTIAL, FATAL);
   else if (kase == "req-prod-jump") plan(JUMP, FATAL);
+  else if (kase == "bad-gso") plan(BAD_GSO, FATAL);
+  else if (kase == "extra-chain") plan(EXTRA_CHAIN, FATAL);
   else { puts("net_hostile_front: unknown case "); printk(kase); panic("bad command line"); }
   send();
 }
@@ -336,6 +348,21 @@ function send(): void {
     case EXTRA0: slot(data[0], 0, NETTXF_extra_info, 60); extraSlot(0); break;
     case EXTRA_MAX: slot(data[0], 0, NETTXF_extra_info, 60); extraSlot(XEN_NETIF_EXTRA_TYPE_MAX); break;
     case PARTIAL: slot(data[0], 0, NETTXF_more_data, 300); break;
+    case BAD_GSO: {
+      slot(data[0], 0, NETTXF_extra_info, 60);
+      writeExtra(SLOT, XEN_NETIF_EXTRA_TYPE_GSO, false, XEN_NETIF_GSO_TYPE_TCPV4, 0, 0);
+      if (tx!.writeRequest(SLOT, TX_SLOT) < 0) panic("transmit ring full");
+      break;
+    }
+    case EXTRA_CHAIN: {
+      // One more extra-info slot than there are types (each flagged XEN_NETIF_EXTRA_FLAG_MORE but the last).
+      slot(data[0], 0, NETTXF_extra_info, 60);
+      for (let i = 0; i < 5; i++) {
+        writeExtra(SLOT, XEN_NETIF_EXTRA_TYPE_GSO, i < 4, XEN_NETIF_GSO_TYPE_TCPV4, 1448, 0);
+        if (tx!.writeRequest(SLOT, TX_SLOT) < 0) panic("transmit ring full");
+      }
+      break;
+    }
     case JUMP: {
       atomic.store<u32>(txAddr, tx!.reqProdPvt + 1000); // req_prod, far beyond anything published
       evtchnNotify(port);
@@ -407,7 +434,7 @@ function onErrorNode(status: i32, reply: XsReply, arg: usize): void {
     puts(xsErrorName(status));
     printk(")");
   }
-  if (!fatalExpected || kase == "flood" || kase == "no-rx-buffers") printk("net_hostile_front: UNEXPECTED disconnect");
+  if (!fatalExpected) printk("net_hostile_front: UNEXPECTED disconnect");
   if (waiting && got > 0) { puts("net_hostile_front: the fatal frame got "); putu(got); printk(" responses"); }
   // As netfront does: the backend is Closing, so close our end and let it reach Closed.
   xenbusSwitchState(DEV, XenbusStateClosed);
@@ -417,24 +444,33 @@ function onErrorNode(status: i32, reply: XsReply, arg: usize): void {
 
 let arpN: u32 = 200;
 let arpEvery: u64 = NS_PER_MS;
+let arpBurst: u32 = 1;
 let arpSent: u32 = 0;
 let arpTarget: u32 = 0;
 
 function arpStart(): void {
   arpN = <u32>cmdlineGetU32("n", 200);
-  arpEvery = <u64>cmdlineGetU32("every", 1) * NS_PER_MS;
+  arpEvery = max<u64>(1, <u64>cmdlineGetU32("every", 1)) * NS_PER_MS;
+  arpBurst = max<u32>(1, <u32>cmdlineGetU32("burst", 1));
   const t = cmdlineGet("target");
-  if (t !== null) arpTarget = <u32>ipParse(t!);
+  if (t !== null) arpTarget = <u32>ipParse(t);
   want = 0; got = 0; okays = 0; errors = 0;
-  arpNext(0);
+  arpTick(0);
 }
 
-/** Sends ARP request `arpSent` (who-has 10.0.0.1 / 10.0.0.2, tell 10.0.0.9) from a data page of its own. */
-function arpNext(arg: usize): void {
+/** Every `every` ms: `burst` ARP requests (as many as the ring takes), until `n` were sent. */
+function arpTick(arg: usize): void {
   if (phase != 2) return;
+  let n: u32 = 0;
+  while (n < arpBurst && arpSent < arpN && freeIds.length > 0 && tx!.free() > 0) { arpRequest(); n++; }
+  if (n > 0) push();
   // Then long enough for the switch to give up on every reply waiting for our buffers.
-  if (arpSent >= arpN) { timerSet(1000 * NS_PER_MS, arpDone, 0); return; }
-  if (freeIds.length == 0 || tx!.free() == 0) { timerSet(arpEvery, arpNext, 0); return; }
+  if (arpSent >= arpN) timerSet(1000 * NS_PER_MS, arpDone, 0);
+  else timerSet(arpEvery, arpTick, 0);
+}
+
+/** Writes ARP request `arpSent` (who-has 10.0.0.1 / 10.0.0.2 in turn, or `target`; tell 10.0.0.9) from a data page of its own. */
+function arpRequest(): void {
   const i = 1 + <i32>(arpSent % <u32>(NDATA - 1));
   const f = dataPage[i];
   memory.fill(f, 0, 60);
@@ -449,20 +485,20 @@ function arpNext(arg: usize): void {
   storeBe32(f + 28, <u32>ipParse("10.0.0.9"));
   storeBe32(f + 38, arpTarget != 0 ? arpTarget : <u32>ipParse((arpSent & 1) == 0 ? "10.0.0.1" : "10.0.0.2"));
   slot(data[i], 0, 0, 60);
-  push();
   arpSent++;
-  timerSet(arpEvery, arpNext, 0);
 }
 
 function arpDone(arg: usize): void {
   if (phase != 2) return;
-  puts("net_hostile_front: no-rx-buffers: sent ");
+  puts("net_hostile_front: ");
+  puts(kase);
+  puts(": sent ");
   putu(arpSent);
   puts(" ARP requests, ");
   putu(okays);
   puts(" answered NETIF_RSP_OKAY, ");
   putu(want - got);
-  printk(" unanswered; no receive buffer ever posted");
+  printk(kase == "no-rx-buffers" ? " unanswered; no receive buffer ever posted" : " unanswered");
   finish();
 }
 

@@ -25,12 +25,12 @@ import {
   K_PERSISTENT, K_MAX_INDIRECT, K_FLUSH, K_BARRIER, K_DISCARD, K_DISCARD_GRAN, K_DISCARD_ALIGN, K_DISCARD_SECURE,
   K_SECTORS, K_INFO, K_SECTOR_SIZE, K_PHYS_SECTOR_SIZE,
 } from "./proto";
-import { Keys, readKeys, writeKeys, parseU64, queueKey, ringRefKey } from "../common/xenbus";
+import { Keys, readKeys, writeKeys, parseU64, queueKey, ringRefKey, frontendStop } from "../common/xenbus";
 import { FrontRing } from "../../assembly/ring";
 import { SharedPage, gnttabGrantAccess, gnttabEndAccess } from "../../assembly/gnttab";
 import { frameAlloc, addrToGfn, PAGE_SIZE } from "../../assembly/frames";
 import { evtchnAllocUnbound, evtchnNotify } from "../../assembly/evtchn";
-import { xenbusSwitchState, xenbusWatchState, xenbusUnwatchState, xenbusDevFatal } from "../../assembly/xenbus";
+import { xenbusSwitchState, xenbusWatchState } from "../../assembly/xenbus";
 import { blkif_request, blkif_request_discard, blkif_request_indirect, blkif_response, VDISK_READONLY, BLKIF_DISCARD_SECURE } from "../../assembly/xen/io/blkif";
 import {
   XenbusStateInitWait, XenbusStateInitialised, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
@@ -324,10 +324,8 @@ function fail(d: BlkFront, err: i32, message: string, fatal: bool = true): void 
   if (d.phase == P_DEAD) return;
   d.phase = P_DEAD;
   d.error = err;
-  if (d.watch > 0) xenbusUnwatchState(d.watch);
+  frontendStop("blkfront", d.path, d.watch, err, message, fatal);
   d.watch = 0;
-  if (fatal) xenbusDevFatal(d.path, err, message);
-  else { puts("blkfront: "); puts(d.path); puts(": "); printk(message); }
   // Requests in flight: complete each op once. Their grants stay with the backend (leaked).
   for (let q = 0; q < d.queues.length; q++) {
     const fq = d.queues[q];

@@ -6,6 +6,8 @@
 // Ownership: a read in progress lives in a fixed pool (KEYS_POOL records, allocated once); the
 // record handed to a KeysFn is valid only during the call. Values are fresh strings.
 import { XBT_NIL, XsReply, xsRead, xsWrite, xsWatch, xsDirectory } from "../../assembly/xenstore";
+import { xenbusUnwatchState, xenbusDevFatal } from "../../assembly/xenbus";
+import { puts, printk } from "../../assembly/console";
 import { XEN_ENOENT, XEN_ENOSPC } from "../../assembly/xen/errno";
 import { parseU32 } from "../../assembly/cmdline";
 
@@ -248,4 +250,16 @@ function found(disc: Discovery, feName: string, devName: string): void {
   const fe = parseU64(feName), devid = parseU64(devName);
   if (fe < 0 || fe > MAX_FRONT_DOMID || devid < 0 || devid > 0xffffffff) return;
   disc.fn(<u32>fe, <u32>devid);
+}
+
+/**
+ * What every frontend does when a device stops: drops the watch on the backend's state (`watch`,
+ * 0 for none), then either reports `err` as Linux's xenbus_dev_fatal (an `error` node and
+ * Closing: the backend broke the protocol, or setup failed) or, when not `fatal` (the backend
+ * closed it), prints "<driver>: <path>: <message>". The caller fails its own pending work.
+ */
+export function frontendStop(driver: string, path: string, watch: i32, err: i32, message: string, fatal: bool): void {
+  if (watch > 0) xenbusUnwatchState(watch);
+  if (fatal) xenbusDevFatal(path, err, message);
+  else { puts(driver); puts(": "); puts(path); puts(": "); printk(message); }
 }

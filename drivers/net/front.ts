@@ -28,13 +28,13 @@ import {
   NETIF_RSP_OKAY, NETIF_RSP_NULL, NETTXF_more_data, NETTXF_extra_info, XEN_NETIF_EXTRA_TYPE_GSO,
   XEN_NETIF_EXTRA_TYPE_MCAST_ADD, XEN_NETIF_EXTRA_TYPE_MCAST_DEL, XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6,
 } from "./proto";
-import { Keys, readKeys, writeKeys, queueKey } from "../common/xenbus";
+import { Keys, readKeys, writeKeys, queueKey, frontendStop } from "../common/xenbus";
 import { macParse, macFormat } from "../../assembly/net/addr";
 import { FrontRing } from "../../assembly/ring";
 import { SharedPage, gnttabGrantAccess } from "../../assembly/gnttab";
 import { frameAlloc, addrToGfn, PAGE_SIZE } from "../../assembly/frames";
 import { evtchnAllocUnbound, evtchnNotify } from "../../assembly/evtchn";
-import { xenbusSwitchState, xenbusWatchState, xenbusUnwatchState, xenbusDevFatal } from "../../assembly/xenbus";
+import { xenbusSwitchState, xenbusWatchState } from "../../assembly/xenbus";
 import {
   XenbusStateInitWait, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
 } from "../../assembly/xen/io/xenbus";
@@ -398,10 +398,8 @@ function fail(d: NetFront, err: i32, message: string, fatal: bool = true): void 
   if (d.phase == P_DEAD) return;
   d.phase = P_DEAD;
   d.error = err;
-  if (d.watch > 0) xenbusUnwatchState(d.watch);
+  frontendStop("netfront", d.path, d.watch, err, message, fatal);
   d.watch = 0;
-  if (fatal) xenbusDevFatal(d.path, err, message);
-  else { puts("netfront: "); puts(d.path); puts(": "); printk(message); }
   const ready = d.ready;
   d.ready = null;
   if (ready !== null) ready(d, err, d.readyArg);

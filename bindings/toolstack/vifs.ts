@@ -31,7 +31,7 @@ const UNITS: Record<string, number> = { "": 1, k: 1e3, m: 1e6, g: 1e9 };
 
 /**
  * Parses a `--vif` argument: `on` (defaults), `none` (no vif for the guests after it), or a comma
- * list of `mac=xx:..`, `mtu=N`, `rate=N[KMG]b/s` (or `rate=BYTES,USEC`... written `BYTES/USECus`),
+ * list of `mac=xx:..`, `mtu=N`, `rate=N[K|M|G](b|B)/s[@N(ms|us)]` (libxl's rate and window),
  * `queues=N`, `features=all|none`. Returns null for `none`; throws with a one-line message.
  */
 export function parseVifArg(arg: string): VifSpec | null {

@@ -468,7 +468,7 @@ function onRingKeys(k: Keys, arg: usize): void {
   v.phase = S_CONNECTED;
   v.remainingCredit = v.creditBytes;
   v.windowStart = now();
-  v.lastPost = v.windowStart;
+  v.lastPost = 0; // not a buffer posted yet
   switchAddPort(v);
   xenbusSwitchState(v.path, XenbusStateConnected);
   if (v.cfg.mcast) v.mcastWatch = xsWatch(v.frontPath + "/" + K_REQUEST_MCAST_CONTROL, onMcastControl, <usize>v.id);

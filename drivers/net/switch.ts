@@ -40,12 +40,14 @@ export const PENDING_MAX: i32 = 256;
 /** How long a frame waits for receive buffers before it is dropped (Linux's rx_drain_timeout is 10 s). */
 export const PENDING_TIMEOUT_NS: u64 = 500 * NS_PER_MS;
 /**
- * Frames of one sender that may wait in the pending lists of receivers that posted no buffer for
- * STALL_NS: beyond it such frames are dropped, so that a guest that never posts buffers cannot
- * hold a sender's whole transmit ring (a live but slow receiver still gets back-pressure).
+ * Frames of one sender that may wait in the pending lists of stalled receivers: beyond it such
+ * frames are dropped, so that a guest that posts no buffers cannot hold a sender's whole
+ * transmit ring. A receiver is stalled when it never posted a buffer, or posted none for
+ * STALL_NS: long enough that a live receiver on a busy machine (a descheduled vCPU) keeps
+ * getting back-pressure, never drops.
  */
 export const PENDING_PER_SENDER: i32 = 128;
-export const STALL_NS: u64 = 10 * NS_PER_MS;
+export const STALL_NS: u64 = 200 * NS_PER_MS;
 /** Learned MAC addresses age out after this long without a frame from them (Linux bridge: 300 s). */
 export const AGEING_NS: u64 = 300_000 * NS_PER_MS;
 
@@ -129,7 +131,7 @@ export abstract class Port {
   nmcast: i32 = 0;
   /** Entries of this port's frames in receivers' pending lists (switch-owned). */
   held: i32 = 0;
-  /** When this port's frontend last posted receive buffers (the owner updates it). */
+  /** When this port's frontend last posted receive buffers (the owner updates it; 0: never). */
   lastPost: u64 = 0;
   /** Counters: frames and bytes delivered to this port, frames dropped for it (no buffers, too big, timeout). */
   rxFrames: u64 = 0;
@@ -682,7 +684,8 @@ function toPort(pkt: Pkt, p: Port, hash: u32): void {
   // posted nothing for a while and the sender already has many frames waiting.
   const t = now();
   const src = pkt.src!;
-  if (list.count >= PENDING_MAX || (src.held >= PENDING_PER_SENDER && t - p.lastPost > STALL_NS)) { p.rxDropped++; switchStats.dropNoBuffer++; return; }
+  const stalled = p.lastPost == 0 || t - p.lastPost > STALL_NS;
+  if (list.count >= PENDING_MAX || (src.held >= PENDING_PER_SENDER && stalled)) { p.rxDropped++; switchStats.dropNoBuffer++; return; }
   pkt.since = t;
   list.push(pkt);
   src.held++;

@@ -152,8 +152,8 @@ describe("a hostile netfront under the deterministic runner", () => {
   // slot (back-pressure), up to PENDING_MAX (256) frames for PENDING_TIMEOUT_NS (500 ms). A guest
   // that never posts receive buffers and made another guest answer it 256 times within that time
   // (ARP requests here) held that guest's whole transmit ring: its own traffic failed with ENOSPC.
-  // Now a sender keeps at most PENDING_PER_SENDER frames waiting for receivers that posted nothing
-  // for STALL_NS.
+  // Now a sender keeps at most PENDING_PER_SENDER frames waiting for stalled receivers (that never
+  // posted a buffer, or none for STALL_NS).
   it("case no-rx-buffers, 400 ARP requests to one guest in 8 ms: that guest keeps pinging", () => {
     othersUnharmed(withPingers("deterministic", "case=no-rx-buffers delay=10 n=400 burst=50 target=10.0.0.1", "linger=1500"));
   });

@@ -152,13 +152,15 @@ export class Vif extends Port {
     if (c !== null && c.active()) return c.queueFor(pkt.hdr, pkt.peeked, n);
     return hashValid ? hash % n : 0;
   }
-  rxBuffers(q: u32): u32 {
+  rxHas(q: u32, need: u32): bool {
     const vq = this.queues[<i32>q];
+    // Buffers already taken answer most frames without reading the ring's index (a host call).
+    if (<u32>vq.rxCount >= need) return true;
     const r = vq.rx;
-    if (r === null) return 0;
+    if (r === null) return false;
     const n = r.unconsumedRequests();
     if (n < 0) rxBroken(this, n);
-    return <u32>vq.rxCount + (n > 0 ? <u32>n : 0);
+    return <u32>vq.rxCount + (n > 0 ? <u32>n : 0) >= need;
   }
   rxCapacity(q: u32): u32 {
     const r = this.queues[<i32>q].rx;

@@ -147,8 +147,8 @@ export abstract class Port {
   abstract rxQueueFor(pkt: Pkt, hash: u32, hashValid: bool): u32;
   /** Takes one posted receive buffer of queue `q`: its id in the low 16 bits, gref above; -1 when none. */
   abstract takeRxBuffer(q: u32): i64;
-  /** Posted buffers queue `q` has now (consumed or still in the ring). */
-  abstract rxBuffers(q: u32): u32;
+  /** Whether queue `q` has at least `need` posted buffers now (taken already or still in the ring). */
+  abstract rxHas(q: u32, need: u32): bool;
   /** The most buffers queue `q` can ever have posted at once (its ring's size). */
   abstract rxCapacity(q: u32): u32;
   /** Writes one receive response on queue `q` (the buffer came from takeRxBuffer). */
@@ -679,7 +679,7 @@ function toPort(pkt: Pkt, p: Port, hash: u32): void {
   // A frame that needs more buffers than the ring holds (a GSO frame with a tiny MSS) never fits.
   if (need < 0 || <u32>need > p.rxCapacity(q)) { p.rxDropped++; switchStats.dropTooBig++; return; }
   const list = p.pendingOf(q);
-  if (list.count == 0 && p.rxBuffers(q) >= <u32>need) { send(pkt, p, q); return; }
+  if (list.count == 0 && p.rxHas(q, <u32>need)) { send(pkt, p, q); return; }
   // Wait for buffers (back-pressure), or drop when the list is full, or when the receiver has
   // posted nothing for a while and the sender already has many frames waiting.
   const t = now();
@@ -785,9 +785,9 @@ export function switchDrain(p: Port, q: u32): void {
   while (list.count > 0) {
     const pkt = list.peek();
     const need = <u32>buffersNeeded(pkt, p);
-    if (p.rxBuffers(q) < need) {
+    if (!p.rxHas(q, need)) {
       p.rxWantBuffers(q);
-      if (p.rxBuffers(q) < need) break; // the frontend's next post notifies us
+      if (!p.rxHas(q, need)) break; // the frontend's next post notifies us
     }
     list.shift();
     pkt.src!.held--;

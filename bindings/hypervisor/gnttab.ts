@@ -170,8 +170,20 @@ function queryOne(hv: Hypervisor, d: Domain, a: number): void {
   d.w16(a + QUERY.status, GNTST.okay);
 }
 
-/** Resolves one side of a grant copy to (domain, guest address), pinning a grant side. */
-function copySide(hv: Hypervisor, d: Domain, a: number, isGref: boolean, write: boolean, len: number, pins: Array<() => void>): { dom: Domain; addr: number } | number {
+/**
+ * The two sides (0 source, 1 destination) of the GNTTABOP_copy entry being run on this thread:
+ * the domain and address each resolved to, and the grant ref pinned for it (-1: none). Kept in
+ * module scratch so that a copy allocates nothing (a switch batch runs thousands of entries).
+ */
+const sideDom: Array<Domain | null> = [null, null];
+const sideAddr = new Float64Array(2);
+const sideRef = new Int32Array(2);
+
+/**
+ * Resolves side `i` of a grant copy (its gnttab_copy_ptr at `a`) into sideDom/sideAddr, pinning a
+ * grant side (sideRef); returns 0 or a negative GNTST_* code.
+ */
+function copySide(hv: Hypervisor, d: Domain, a: number, isGref: boolean, len: number, i: number): number {
   const domid = d.u16(a + 8), offset = d.u16(a + 10);
   if (offset + len > PAGE_SIZE) return GNTST.bad_copy_arg;
   const t = hv.lookup(d, domid);
@@ -180,15 +192,19 @@ function copySide(hv: Hypervisor, d: Domain, a: number, isGref: boolean, write: 
     if (t !== d && !d.privileged) return GNTST.permission_denied;
     const gfn = d.u64n(a);
     if (gfn >= t.nrPages) return GNTST.bad_page;
-    return { dom: t, addr: gfn * PAGE_SIZE + offset };
+    sideDom[i] = t;
+    sideAddr[i] = gfn * PAGE_SIZE + offset;
+    return 0;
   }
   const ref = d.u32(a);
   lock(t.ctl, Ctl.Lock);
   try {
-    const frame = pin(t, ref, d, write);
+    const frame = pin(t, ref, d, i === 1);
     if (frame < 0) return frame;
-    pins.push(() => { lock(t.ctl, Ctl.Lock); try { unpin(t, ref, write); } finally { unlock(t.ctl, Ctl.Lock); } });
-    return { dom: t, addr: frame * PAGE_SIZE + offset };
+    sideDom[i] = t;
+    sideRef[i] = ref;
+    sideAddr[i] = frame * PAGE_SIZE + offset;
+    return 0;
   } finally {
     unlock(t.ctl, Ctl.Lock);
   }
@@ -197,20 +213,27 @@ function copySide(hv: Hypervisor, d: Domain, a: number, isGref: boolean, write: 
 /** GNTTABOP_copy for one entry at `a`. */
 function copyOne(hv: Hypervisor, d: Domain, a: number): void {
   Atomics.add(d.ctl, Ctl.GrantOps, 1);
-  const status = (s: number) => d.w16(a + COPY.status, s & 0xffff);
   const len = d.u16(a + COPY.len), flags = d.u16(a + COPY.flags);
-  if (len === 0) return status(GNTST.okay);
-  const pins: Array<() => void> = [];
-  try {
-    const src = copySide(hv, d, a + COPY.source, (flags & GNTCOPY_source_gref) !== 0, false, len, pins);
-    if (typeof src === "number") return status(src);
-    const dst = copySide(hv, d, a + COPY.dest, (flags & GNTCOPY_dest_gref) !== 0, true, len, pins);
-    if (typeof dst === "number") return status(dst);
-    copyMemory(dst.dom, dst.addr, src.dom, src.addr, len);
-    status(GNTST.okay);
-  } finally {
-    pins.forEach((p) => p());
+  let st = GNTST.okay;
+  if (len !== 0) {
+    sideRef[0] = -1;
+    sideRef[1] = -1;
+    try {
+      st = copySide(hv, d, a + COPY.source, (flags & GNTCOPY_source_gref) !== 0, len, 0);
+      if (st === GNTST.okay) st = copySide(hv, d, a + COPY.dest, (flags & GNTCOPY_dest_gref) !== 0, len, 1);
+      if (st === GNTST.okay) copyMemory(sideDom[1]!, sideAddr[1], sideDom[0]!, sideAddr[0], len);
+    } finally {
+      // Unpin what was pinned (the source for reading, the destination for writing).
+      for (let i = 0; i < 2; i++) {
+        if (sideRef[i] < 0) continue;
+        const t = sideDom[i]!;
+        lock(t.ctl, Ctl.Lock);
+        try { unpin(t, sideRef[i], i === 1); } finally { unlock(t.ctl, Ctl.Lock); }
+      }
+      sideDom[0] = sideDom[1] = null;
+    }
   }
+  d.w16(a + COPY.status, st & 0xffff);
 }
 
 /** GNTTABOP_set_version: only version 1 is implemented. */

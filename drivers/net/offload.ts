@@ -1,7 +1,8 @@
-// The switch's software offloads (Linux: skb_gso_segment and skb_checksum_help on the bridge's
-// way to a port without the feature): cutting a TCP GSO frame into MSS-sized segments with
-// valid headers and checksums, completing a blank checksum, and the flow hash that keeps a flow
-// on one receive queue. All work on a whole frame in dom0's memory; nothing here allocates.
+// The switch's software offloads (Linux: skb_gso_segment on the bridge's way to a port without
+// the feature): cutting a TCP GSO frame into MSS-sized segments with valid headers and
+// checksums, and the flow hash that keeps a flow on one receive queue (a blank checksum is
+// completed with assembly/net's l4ChecksumFill). All work on a whole frame in dom0's memory;
+// nothing here allocates.
 import {
   ETH_HLEN, IP_HLEN, IP6_HLEN, TCP_HLEN, ETHERTYPE_IP, ETHERTYPE_IPV6, IPPROTO_TCP, IPPROTO_UDP, loadBe16, storeBe16,
 } from "../../assembly/net/wire";
@@ -9,15 +10,6 @@ import { l4ChecksumFill, ipv4HeaderChecksumFill } from "../../assembly/net/check
 
 /** TCP flags cleared on every segment but the last (FIN, PSH) and on every segment but the first (CWR). */
 const TCP_FIN: u8 = 0x01, TCP_PSH: u8 = 0x08, TCP_CWR: u8 = 0x80;
-
-/**
- * Completes the TCP or UDP checksum of the whole frame at `frame` (`len` bytes) whatever its
- * checksum field holds (a frame sent with NETTXF_csum_blank). Returns false for a frame that is
- * not IPv4/IPv6 TCP or UDP (left as it is).
- */
-export function fillChecksum(frame: usize, len: u32): bool {
-  return l4ChecksumFill(frame, len);
-}
 
 /**
  * Cuts the TCP GSO frame at `frame` (`len` bytes: Ethernet, IPv4 or IPv6 without extension

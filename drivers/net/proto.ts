@@ -15,7 +15,9 @@ import {
   XEN_NETIF_CTRL_HASH_TYPE_IPV4, XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, XEN_NETIF_CTRL_HASH_TYPE_IPV6, XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP,
 } from "../../assembly/xen/io/netif";
 import { PAGE_SIZE } from "../../assembly/frames";
-import { macLoad, macStore } from "../../assembly/net/wire";
+import { macLoad, macStore, ETH_HLEN } from "../../assembly/net/wire";
+/** Bytes of an Ethernet header (assembly/net's): the shortest frame either end accepts. */
+export { ETH_HLEN };
 
 /** Bytes of one transmit ring slot (union netif_tx_sring_entry). */
 export const TX_SLOT: u32 = 12;
@@ -23,8 +25,6 @@ export const TX_SLOT: u32 = 12;
 export const TX_RSP: u32 = <u32>offsetof<netif_tx_response>();
 /** Bytes of one receive ring slot (union netif_rx_sring_entry): a request or a response. */
 export const RX_SLOT: u32 = 8;
-/** Bytes of an Ethernet header: the shortest frame either end accepts. */
-export const ETH_HLEN: u32 = 14;
 /** The longest frame (netif.h's XEN_NETIF_MAX_TX_SIZE). */
 export const MAX_FRAME: u32 = <u32>XEN_NETIF_MAX_TX_SIZE;
 /** The default MTU (the `mtu` key's default): a frame of ETH_HLEN + 1500 bytes. */
@@ -67,7 +67,6 @@ export const K_REQUEST_MCAST_CONTROL = "request-multicast-control";
 export const K_MAC = "mac";
 export const K_MTU = "mtu";
 export const K_RATE = "rate";
-export const K_HANDLE = "handle";
 
 /** Offload bits of a frame as the drivers' APIs carry them (not wire flags). */
 export const FRAME_CSUM_BLANK: u32 = 1;

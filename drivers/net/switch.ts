@@ -27,11 +27,12 @@ import { dev_net_capture } from "../../assembly/hostdev";
 import {
   ETH_HLEN, FRAME_CSUM_BLANK, FRAME_DATA_VALIDATED, MAX_FRAME, MAX_RX_SLOTS, FATAL_TX_SLOTS, MAX_EXTRAS, TxFrame,
   rxFlags, writeRxResponse, NETRXF_more_data, NETRXF_extra_info,
-  NETIF_RSP_OKAY, NETIF_RSP_ERROR, XEN_NETIF_EXTRA_TYPE_GSO, RX_SLOT,
+  NETIF_RSP_OKAY, NETIF_RSP_ERROR, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4, RX_SLOT,
 } from "./proto";
 import { netif_extra_info } from "../../assembly/xen/io/netif";
 import { macLoad, isGroupMac, MAC_BROADCAST } from "../../assembly/net/wire";
-import { segmentGso, fillChecksum, flowHash, gsoHeaders } from "./offload";
+import { segmentGso, flowHash, gsoHeaders } from "./offload";
+import { l4ChecksumFill } from "../../assembly/net/checksum";
 
 /** Bytes of a frame's start copied into dom0 to read its headers (Ethernet, IP, TCP/UDP ports). */
 export const PEEK: u32 = 128;
@@ -308,14 +309,6 @@ function lookup(mac: u64, t: u64): i32 {
   return -1;
 }
 
-/** The learned table's entries that have not aged out (for the log and tests). */
-export function switchLearned(): i32 {
-  const t = now();
-  let n = 0;
-  for (let i = 0; i < FDB_SIZE; i++) if (unchecked(fdbMac[i]) != FDB_EMPTY && t - unchecked(fdbSeen[i]) <= AGEING_NS) n++;
-  return n;
-}
-
 // ---- capture ---------------------------------------------------------------------------------
 
 /** Whether the host records frames (dev.net_capture answers a zero-length probe with 0). */
@@ -366,7 +359,7 @@ let ndeliveries: i32 = 0;
 /** Ports whose receive queues got responses in this batch (to push and notify once each). */
 const touched = new Array<Port>();
 const touchedQ = new Array<u32>();
-/** dom0 memory for captures and slow-path frames of the current batch (a bump arena). */
+/** dom0 memory for the captures of the current batch (a bump arena). */
 const ARENA_SIZE: usize = 4 * <usize>MAX_FRAME;
 const arena: usize = heap.alloc(ARENA_SIZE);
 let arenaUsed: usize = 0;
@@ -525,7 +518,7 @@ export function flush(): void {
     if (d.capture) {
       if (d.len == 0xffffffff) continue;
       // A capture shows the frame as it would be on a wire: a checksum left blank is filled in.
-      if ((d.offload & FRAME_CSUM_BLANK) != 0) fillChecksum(d.local, d.len);
+      if ((d.offload & FRAME_CSUM_BLANK) != 0) l4ChecksumFill(d.local, d.len);
       dev_net_capture(<i32>d.local, <i32>d.len);
       switchStats.captured++;
       continue;
@@ -695,10 +688,15 @@ function toPort(pkt: Pkt, p: Port, hash: u32): void {
   if (list.count == 1) switchDrain(p, q);
 }
 
-/** Whether `p` must get `pkt` through the slow path (it cannot take the frame's GSO, size or blank checksum). */
-function slow(pkt: Pkt, p: Port): bool {
+/** Whether `pkt` is a GSO frame of a type `p` did not negotiate: the switch segments it for `p`. */
+@inline function mustSegment(pkt: Pkt, p: Port): bool {
   const gso = pkt.gsoType;
-  if (gso != 0 && !(gso == 1 ? p.rxGsoV4 : p.rxGsoV6)) return true;
+  return gso != 0 && !(gso == XEN_NETIF_GSO_TYPE_TCPV4 ? p.rxGsoV4 : p.rxGsoV6);
+}
+
+/** Whether `p` must get `pkt` through the slow path (it cannot take the frame's GSO or blank checksum). */
+function slow(pkt: Pkt, p: Port): bool {
+  if (mustSegment(pkt, p)) return true;
   if ((pkt.offload & FRAME_CSUM_BLANK) == 0) return false;
   const v6 = pkt.peeked >= 14 && load<u8>(pkt.hdr + 12) == 0x86 && load<u8>(pkt.hdr + 13) == 0xdd;
   return !(v6 ? p.rxCsumV6 : p.rxCsumV4);
@@ -710,8 +708,7 @@ function slow(pkt: Pkt, p: Port): bool {
  * scatter-gather, or a GSO frame the switch cannot segment).
  */
 function buffersNeeded(pkt: Pkt, p: Port): i32 {
-  const gso = pkt.gsoType;
-  if (gso != 0 && !(gso == 1 ? p.rxGsoV4 : p.rxGsoV6)) {
+  if (mustSegment(pkt, p)) {
     // Segments: each carries the headers and up to gsoSize payload bytes.
     const hdrs = gsoHeaders(pkt.hdr, pkt.peeked);
     if (hdrs == 0 || pkt.len <= hdrs) return -1;
@@ -721,7 +718,7 @@ function buffersNeeded(pkt: Pkt, p: Port): i32 {
     return <i32>(segs * bufsFor(segLen, 0));
   }
   if (pkt.len > <u32>PAGE_SIZE && !p.rxSg) return -1;
-  return <i32>bufsFor(pkt.len, gso);
+  return <i32>bufsFor(pkt.len, pkt.gsoType);
 }
 
 @inline function bufsFor(len: u32, gso: u8): u32 {
@@ -758,7 +755,7 @@ function slowPath(pkt: Pkt, p: Port, q: u32): void {
     switchStats.dropCopyError++;
     return;
   }
-  if (pkt.gsoType != 0 && !(pkt.gsoType == 1 ? p.rxGsoV4 : p.rxGsoV6)) {
+  if (mustSegment(pkt, p)) {
     // Segment: every segment gets its own headers and full checksums.
     const segs = segmentGso(SLOW, pkt.len, pkt.gsoSize, SEGS, SEGS_SIZE);
     if (segs < 0) { p.rxDropped++; switchStats.dropTooBig++; return; }
@@ -770,7 +767,7 @@ function slowPath(pkt: Pkt, p: Port, q: u32): void {
       at += 8 + ((<usize>slen + 7) & ~<usize>7);
     }
   } else {
-    if (fillChecksum(SLOW, pkt.len)) switchStats.checksumsFilled++;
+    if (l4ChecksumFill(SLOW, pkt.len)) switchStats.checksumsFilled++;
     deliverNow(null, SLOW, pkt.len, (pkt.offload & ~FRAME_CSUM_BLANK) | FRAME_DATA_VALIDATED, pkt.gsoType, pkt.gsoSize, p, q);
   }
   flush();
@@ -828,4 +825,3 @@ function onDrainTimer(arg: usize): void {
   if (waiting) armDrain();
 }
 
-export { PEEK as SWITCH_PEEK, ETH_HLEN, FRAME_DATA_VALIDATED };

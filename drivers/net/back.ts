@@ -27,7 +27,7 @@ import {
 } from "./proto";
 import { Pkt, Port, PendingList, switchStats, forward, flush, switchAddPort, switchRemovePort, switchDrain, purge, peekHeaders, setFlushHook } from "./switch";
 import { CtrlRing, ctrlRingKeys } from "./ctrl";
-import { Keys, readKeys, writeKeys, queueKey, watchBackends } from "../common/xenbus";
+import { Keys, readKeys, writeKeys, parseU64, queueKey, watchBackends } from "../common/xenbus";
 import { macParse, macFormat } from "../../assembly/net/addr";
 import { BackRing } from "../../assembly/ring";
 import { SharedPage, gnttabMap, gnttabUnmap } from "../../assembly/gnttab";
@@ -295,7 +295,7 @@ function onProbed(k: Keys, arg: usize): void {
   const rate = k.get(K_RATE);
   if (rate !== null && rate.length > 0) {
     const comma = rate.indexOf(",");
-    const b = comma > 0 ? parseDec(rate.substring(0, comma)) : -1, u = comma > 0 ? parseDec(rate.substring(comma + 1)) : -1;
+    const b = comma > 0 ? parseU64(rate.substring(0, comma)) : -1, u = comma > 0 ? parseU64(rate.substring(comma + 1)) : -1;
     if (b <= 0 || u <= 0) return fatal(v, -XEN_EINVAL, "malformed rate " + rate + " (bytes,usec)");
     v.creditBytes = <u64>b;
     v.creditUsec = <u64>u;
@@ -326,17 +326,6 @@ function onProbed(k: Keys, arg: usize): void {
 function put(n: string, on: bool, names: Array<string>, values: Array<string>): void {
   names.push(n);
   values.push(on ? "1" : "0");
-}
-
-function parseDec(s: string): i64 {
-  if (s.length == 0 || s.length > 18) return -1;
-  let v: i64 = 0;
-  for (let i = 0; i < s.length; i++) {
-    const ch = s.charCodeAt(i);
-    if (ch < 0x30 || ch > 0x39) return -1;
-    v = v * 10 + (ch - 0x30);
-  }
-  return v;
 }
 
 function onFeaturesWritten(status: i32, arg: usize): void {

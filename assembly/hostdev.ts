@@ -1,5 +1,6 @@
 // Host devices (docs/ABI.md §7): the `dev` imports through which a privileged backend domain
-// (dom0) drives the harness's block devices and records network captures. Disk data never
+// (dom0) drives the harness's block devices, records network captures and reaches the host's
+// network through its switch's uplink. Disk data never
 // passes through dom0's memory: a request names guest pages dom0 mapped with GNTMAP_device_map by their bus addresses (dev_bus_addr +
 // offset), and the harness copies between the device and those pages once, checking each
 // address against dom0's live device mappings. A non-privileged domain gets -XEN_EPERM.
@@ -8,6 +9,8 @@
 // the call. Results are 0 or -XEN_Exxx: -ENODEV (no such device), -EROFS (write or discard on a
 // read-only device), -EINVAL (a range beyond the device, a length that is not whole sectors),
 // -EFAULT (an address outside a live device mapping), -EIO (the host's I/O failed).
+
+import { VIRQ_ARCH_1 } from "./xen/xen";
 
 /** `dev.blk_info(dev, info)`: fills the blkdev_info at `info` for host block device `dev`. */
 @external("dev", "blk_info")
@@ -36,6 +39,31 @@ export declare function dev_blk_discard(dev: i32, sectorLo: i32, sectorHi: i32, 
  */
 @external("dev", "net_capture")
 export declare function dev_net_capture(addr: i32, len: i32): i32;
+
+/**
+ * `dev.net_uplink_send(addr, len)`: queues the Ethernet frame of `len` bytes at `addr` (dom0's
+ * own memory, UPLINK_MIN_FRAME..UPLINK_MAX_FRAME bytes, checksums complete, no GSO) for the host
+ * uplink. Returns 0, -XEN_EAGAIN when the host's queue is full (the frame is dropped and
+ * counted), -XEN_EINVAL for a bad length, or -XEN_ENODEV when the run has no uplink (a
+ * zero-length call asks just that).
+ */
+@external("dev", "net_uplink_send")
+export declare function dev_net_uplink_send(addr: i32, len: i32): i32;
+
+/**
+ * `dev.net_uplink_recv(addr, cap)`: moves the next frame that came from the host into dom0's
+ * memory at `addr` (`cap` ≥ UPLINK_MAX_FRAME bytes) and returns its length, or 0 when none
+ * waits. The harness raises VIRQ_NET_UPLINK when frames arrive.
+ */
+@external("dev", "net_uplink_recv")
+export declare function dev_net_uplink_recv(addr: i32, cap: i32): i32;
+
+/** The longest frame the uplink carries (MTU 1500, the Ethernet header and a VLAN tag; no FCS). */
+export const UPLINK_MAX_FRAME: i32 = 1518;
+/** The shortest: an Ethernet header. */
+export const UPLINK_MIN_FRAME: i32 = 14;
+/** The virtual IRQ the harness raises in dom0 when frames from the host wait (VIRQ_ARCH_1, unused by Xen on x86). */
+export const VIRQ_NET_UPLINK: u32 = <u32>VIRQ_ARCH_1;
 
 /** blkdev_info.flags: the device is read-only. */
 export const BLKDEV_RO: u32 = 1;

@@ -13,6 +13,7 @@ import { MAX_DISKS, parseDiskArg, type DiskArg } from "../toolstack/disks.js";
 import { SECTOR_SIZE, type DiskSpec } from "../devices/blk.js";
 import type { BackendSpec } from "../runner/common.js";
 import { parseVifArg, type VifSpec } from "../toolstack/vifs.js";
+import { parseUplinkArg, type UplinkSpec } from "../devices/uplink.js";
 
 /** An error whose message is the whole story: printed as one line, exit status 2. */
 export class UsageError extends Error {}
@@ -20,11 +21,15 @@ export class UsageError extends Error {}
 /** Usage text of `xenwasm run`. */
 export const RUN_USAGE = `xenwasm run [--runner deterministic|threads] [--spin] [--seed N] [--mem MIB] [--stats] [--trace FILE]
             [--xenstore-socket PATH] [--disk PATH[,ro] ...] [--backend DOM0.wasm] [--backend-cmdline STR]
-            [--pcap FILE] [--cmdline STR] [--vif SPEC] GUEST.wasm [[--cmdline STR] [--vif SPEC] GUEST.wasm ...]
+            [--pcap FILE] [--uplink local=[HOST:]PORT,remote=[HOST:]PORT]
+            [--cmdline STR] [--vif SPEC] GUEST.wasm [[--cmdline STR] [--vif SPEC] GUEST.wasm ...]
   boots each GUEST.wasm as domains 1..N; --cmdline and --vif apply to the guests after them;
   --vif gives each such guest a vif on dom0's switch (SPEC: on, none, or mac=..,mtu=..,
   rate=10Mb/s[@50ms],queues=N,features=all|none; MACs default to 00:16:3e:00:00:<domid>);
   --pcap records every frame dom0's switch forwards (libpcap, for tshark or wireshark);
+  --uplink joins the switch to the host over UDP, one Ethernet frame per datagram (QEMU's
+  -netdev dgram): it binds local (HOST defaults to 127.0.0.1) and exchanges frames with remote,
+  e.g. socat's TAP bridge (docs/net.md); needs --runner threads;
   --disk attaches a raw image (or ram:SIZE, a zeroed RAM disk) to the first guest as xvda, xvdb,
   ... (,ro: read-only), served by
   domain 0, a WebAssembly backend domain (build/drivers/dom0.wasm unless --backend names another;
@@ -35,6 +40,7 @@ export const RUN_USAGE = `xenwasm run [--runner deterministic|threads] [--spin] 
 interface RunArgs {
   runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; xenstoreSocket?: string;
   guests: Array<{ path: string; cmdline: string; vif: VifSpec | null }>; disks: DiskArg[]; backend?: string; backendCmdline: string; pcap?: string;
+  uplink?: UplinkSpec;
 }
 
 /** The backend domain `xenwasm run` starts when a disk is attached and --backend is not given. */
@@ -77,6 +83,9 @@ export function parseRunArgs(argv: string[]): RunArgs {
         try { vif = parseVifArg(value()); } catch (e) { throw new UsageError(`run: ${(e as Error).message}`); }
         break;
       case "--pcap": a.pcap = value(); break;
+      case "--uplink":
+        try { a.uplink = parseUplinkArg(value()); } catch (e) { throw new UsageError(`run: ${(e as Error).message}`); }
+        break;
       default:
         if (arg.startsWith("-")) throw new UsageError(`run: unknown option '${arg}'`);
         a.guests.push({ path: arg, cmdline, vif });
@@ -86,6 +95,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
   if (a.spin && a.runner !== "threads") throw new UsageError("run: --spin needs --runner threads");
   if (a.disks.length > MAX_DISKS) throw new UsageError(`run: at most ${MAX_DISKS} disks (xvda..xvdp), not ${a.disks.length}`);
   if (a.pcap !== undefined && !a.guests.some((g) => g.vif)) throw new UsageError("run: --pcap records dom0's switch: give a guest a vif (--vif on)");
+  if (a.uplink && !a.guests.some((g) => g.vif)) throw new UsageError("run: --uplink joins dom0's switch to the host: give a guest a vif (--vif on)");
+  if (a.uplink && a.runner !== "threads") throw new UsageError("run: --uplink needs --runner threads (virtual time cannot wait for a real network)");
   const macs = a.guests.map((g, i) => g.vif?.mac ?? (g.vif ? `default ${i}` : "")).filter((m) => m && !m.startsWith("default"));
   const dup = macs.find((m, i) => macs.indexOf(m) !== i);
   if (dup) throw new UsageError(`run: two vifs with the MAC ${dup}`);
@@ -129,7 +140,14 @@ export async function run(argv: string[]): Promise<number> {
       if (e instanceof GuestLoadError) throw new UsageError(`run: backend: ${e.message}${a.backend ? "" : " (run npm run build)"}`);
       throw e;
     }
-    backend = { module, name: "dom0", memMiB: a.memMiB, cmdline: a.backendCmdline, disks: checkDisks(a.disks), vifs, pcap: a.pcap };
+    backend = {
+      module, name: "dom0", memMiB: a.memMiB, cmdline: a.backendCmdline, disks: checkDisks(a.disks), vifs, pcap: a.pcap, uplink: a.uplink,
+      onUplink: (port) => {
+        const u = a.uplink!, host = (h: string) => (h.includes(":") ? `[${h}]` : h);
+        process.stderr.write(`xenwasm: uplink: udp ${host(u.local.host)}:${port} <-> ${host(u.remote.host)}:${u.remote.port} ` +
+          `(a TAP joins with: socat TUN:10.0.0.1/24,tun-type=tap,iff-no-pi,iff-up UDP-DATAGRAM:${host(u.local.host)}:${port},bind=${host(u.remote.host)}:${u.remote.port})\n`);
+      },
+    };
     if (a.pcap !== undefined) {
       try { accessSync(dirname(a.pcap) || ".", constants.W_OK); } catch { throw new UsageError(`run: --pcap ${a.pcap}: its directory is not writable`); }
     }
@@ -150,6 +168,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     result = a.runner === "deterministic" ? await runDeterministic(opts) : await runThreaded(opts);
   } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.syscall === "bind" && a.uplink) throw new UsageError(`run: --uplink: cannot bind ${a.uplink.local.host}:${a.uplink.local.port}: ${err.code ?? err.message}`);
     if ((e as NodeJS.ErrnoException).code === "EADDRINUSE" || (e as NodeJS.ErrnoException).code === "EACCES" || /is not a socket/.test((e as Error).message)) {
       throw new UsageError(`run: cannot listen on xenstore socket ${a.xenstoreSocket}: ${(e as Error).message}`);
     }
@@ -159,6 +179,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (a.trace) writeFileSync(a.trace, result.trace.join("\n") + "\n");
   if (a.pcap) process.stderr.write(`xenwasm: capture written to ${a.pcap} (tshark -r ${a.pcap})\n`);
+  if (a.stats && result.uplink) {
+    const u = result.uplink;
+    process.stderr.write(`xenwasm: uplink: ${u.rxFrames} frames in, ${u.txFrames} out; dropped in: ${u.rxMalformed} malformed, ${u.rxOversized} oversized, ` +
+      `${u.rxForeign} from another address, ${u.rxQueueFull} queue full; dropped out: ${u.txQueueFull} queue full, ${u.txErrors} send errors\n`);
+  }
   if (a.stats) {
     for (const d of [...(result.backend ? [result.backend] : []), ...result.domains.filter((x) => x.domid !== 0)]) process.stderr.write(`xenwasm: ${d.name} (${d.domid}): ${d.reason}, ${d.hypercalls} hypercalls, ${d.events} events, ${d.violations} refused grant accesses\n`);
   }

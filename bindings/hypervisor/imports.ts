@@ -12,6 +12,7 @@ import { schedOp } from "./sched.js";
 import { vcpuOp } from "./vcpu.js";
 import { deviceImports, type BlockDevice } from "../devices/blk.js";
 import { netDeviceImports, type PcapWriter } from "../devices/net.js";
+import type { UplinkQueues } from "../devices/uplink.js";
 import { xenVersion } from "./version.js";
 
 /** Reads an AssemblyScript string (UTF-16, byte length at ptr-4) from guest memory, bounded. */
@@ -23,8 +24,8 @@ export function readAsString(d: Domain, ptr: number): string {
   return s;
 }
 
-/** The host devices behind a domain's `dev` imports: dom0's disks and the run's capture file. */
-export interface HostDevices { disks: BlockDevice[]; capture?: PcapWriter }
+/** The host devices behind a domain's `dev` imports: dom0's disks, the run's capture file and its uplink. */
+export interface HostDevices { disks: BlockDevice[]; capture?: PcapWriter; uplink?: UplinkQueues }
 
 /**
  * The import object for domain `d` under hypervisor `hv`: `xen`, `env`, and `dev` (host devices,
@@ -58,6 +59,6 @@ export function guestImports(hv: Hypervisor, d: Domain, devices: HostDevices = {
       grant_store32: (h: number, off: number, v: number) => grantStore32(hv, d, h, off, v),
       grant_cmpxchg32: (h: number, off: number, e: number, r: number, out: number) => grantCmpxchg32(hv, d, h, off, e, r, out >>> 0),
     },
-    dev: { ...deviceImports(hv, d, devices.disks, log), ...netDeviceImports(hv, d, devices.capture) },
+    dev: { ...deviceImports(hv, d, devices.disks, log), ...netDeviceImports(hv, d, devices.capture, devices.uplink) },
   };
 }

@@ -9,6 +9,7 @@ import { SHUTDOWN_NAMES } from "../hypervisor/sched.js";
 import { publishTime } from "../hypervisor/vcpu.js";
 import type { DiskSpec } from "../devices/blk.js";
 import type { VifAttach } from "../toolstack/vifs.js";
+import type { UplinkSpec, UplinkStats } from "../devices/uplink.js";
 
 /** One guest to run: its compiled module and domain settings. */
 export interface GuestSpec { module: WebAssembly.Module; name: string; cmdline: string; memMiB: number }
@@ -36,15 +37,26 @@ export interface RunOptions {
 
 /**
  * The backend domain 0 of a run: its module, the host disks it serves (attached to the first
- * guest), the guests' vifs on its switch, and the capture file its switch records into.
+ * guest), the guests' vifs on its switch, the capture file its switch records into, and its
+ * switch's UDP uplink to the host (threaded runner only: virtual time cannot wait for a network).
  */
-export interface BackendSpec { module: WebAssembly.Module; name: string; memMiB: number; cmdline: string; disks: DiskSpec[]; vifs?: VifAttach[]; pcap?: string }
+export interface BackendSpec {
+  module: WebAssembly.Module; name: string; memMiB: number; cmdline: string; disks: DiskSpec[]; vifs?: VifAttach[]; pcap?: string; uplink?: UplinkSpec;
+  /** Called once the uplink's socket is bound, with its local port. */
+  onUplink?: (localPort: number) => void;
+}
 
 /** How one domain ended. */
 export interface DomainResult { domid: number; name: string; reason: string; message?: string; violations: number; hypercalls: number; events: number; grantOps: number }
 
 /** The outcome of a run: per-domain results, the exit status, and (deterministic) the trace. */
-export interface RunResult { domains: DomainResult[]; exitCode: number; trace: string[]; error?: string; /** The backend domain 0, when the run had one. */ backend?: DomainResult }
+export interface RunResult {
+  domains: DomainResult[]; exitCode: number; trace: string[]; error?: string;
+  /** The backend domain 0, when the run had one. */
+  backend?: DomainResult;
+  /** What the uplink counted, when the run had one. */
+  uplink?: UplinkStats;
+}
 
 /** Turns shutdown reasons into the CLI's exit status: 0 when every guest powered off. */
 export function exitCodeOf(results: DomainResult[], error?: string): number {

@@ -55,6 +55,7 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
   };
   const hv = new Hypervisor(hooks);
   const be = opts.backend;
+  if (be?.uplink) throw new Error("the uplink needs the threaded runner: virtual time cannot wait for a real network");
   const dom0 = be ? createDom0(hv, { name: be.name, memMiB: be.memMiB, cmdline: be.cmdline }) : createHostDom0(hv);
   const xsd = new Xenstored(hv, dom0, opts.log);
   const disks = be ? be.disks.map(openDisk) : [];

@@ -8,7 +8,7 @@ export const PROVIDED_IMPORTS: Record<string, Set<string>> = {
   env: new Set(["memory", "abort", "seed"]),
   xen: new Set(["event_channel_op", "grant_table_op", "sched_op", "memory_op", "console_io", "xen_version", "vcpu_op", "hvm_op", "rdtsc",
     "grant_copy_from", "grant_copy_to", "grant_load32", "grant_store32", "grant_cmpxchg32"]),
-  dev: new Set(["blk_info", "blk_io", "blk_flush", "blk_discard", "net_capture"]),
+  dev: new Set(["blk_info", "blk_io", "blk_flush", "blk_discard", "net_capture", "net_uplink_send", "net_uplink_recv"]),
 };
 
 /** A guest module that passed the checks. */

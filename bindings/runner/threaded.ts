@@ -10,6 +10,8 @@ import { createDom0, createGuest, createHostDom0 } from "../toolstack/builder.js
 import { attachDisks } from "../toolstack/disks.js";
 import { attachVifs } from "../toolstack/vifs.js";
 import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
+import { sendVirq } from "../hypervisor/evtchn.js";
+import { UdpUplink, UplinkQueues, VIRQ_NET_UPLINK } from "../devices/uplink.js";
 import { Xenstored } from "../xenstore/xenstored.js";
 import { ConsoleLines, exitCodeOf, resultOf, type DomainResult, type RunOptions, type RunResult } from "./common.js";
 import type { WorkerData, WorkerMessage } from "./worker.js";
@@ -49,6 +51,17 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
     ...doms.map((dom, i) => ({ dom, module: opts.guests[i].module })),
   ];
   if (opts.xenstoreSocket) await xsd.listen(opts.xenstoreSocket);
+  // The switch's uplink: its socket on this thread, its queues shared with dom0's.
+  let uplink: UdpUplink | undefined;
+  if (be?.uplink) {
+    try {
+      uplink = await UdpUplink.open(be.uplink, new UplinkQueues(), () => sendVirq(dom0, VIRQ_NET_UPLINK));
+    } catch (e) {
+      xsd.close();
+      throw e;
+    }
+    be.onUplink?.(uplink.localPort);
+  }
   const descriptors = hv.domains().map((d) => d.desc);
   const results = new Map<number, DomainResult>();
   let error: string | undefined;
@@ -92,6 +105,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
     const wd: WorkerData = {
       domid: d.domid, module, domains: descriptors, epochNs, wallNs, seed: opts.seed, spin: opts.spin ?? false,
       disks: d.domid === 0 && be ? be.disks : [], pcap: d.domid === 0 ? be?.pcap : undefined,
+      uplink: d.domid === 0 ? uplink?.queues.buffer : undefined,
     };
     const w = new Worker(fileURLToPath(workerUrl), { workerData: wd });
     workers.push(w);
@@ -128,11 +142,12 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
     releaseDomain(xsd, dom0);
   }
   stopped = true;
+  await uplink?.close();
   clearInterval(timer);
   clearInterval(watchdog);
   xsd.close();
   drainAll();
   const crashed0 = be && results.get(0)?.reason === "crash" ? [results.get(0)!] : [];
   const domains = [...crashed0, ...doms.map((d) => results.get(d.domid)!)];
-  return { domains, exitCode: exitCodeOf(domains, error), trace: [], error, backend: be ? results.get(0) : undefined };
+  return { domains, exitCode: exitCodeOf(domains, error), trace: [], error, backend: be ? results.get(0) : undefined, uplink: uplink?.queues.stats() };
 }

@@ -8,9 +8,10 @@ import { fireTimerIfDue, publishWallclock, timerDeadline } from "../hypervisor/v
 import { enter, teardown } from "./common.js";
 import { openDisk, type DiskSpec } from "../devices/blk.js";
 import { PcapWriter } from "../devices/net.js";
+import { UplinkQueues } from "../devices/uplink.js";
 
 /** What the main thread hands a worker. */
-export interface WorkerData { domid: number; module: WebAssembly.Module; domains: DomainDescriptor[]; epochNs: bigint; wallNs: bigint; seed: number; spin: boolean; disks: DiskSpec[]; pcap?: string }
+export interface WorkerData { domid: number; module: WebAssembly.Module; domains: DomainDescriptor[]; epochNs: bigint; wallNs: bigint; seed: number; spin: boolean; disks: DiskSpec[]; pcap?: string; /** dom0: the shared queues of the run's uplink. */ uplink?: SharedArrayBuffer }
 
 /** Messages a worker posts to the main thread. */
 export type WorkerMessage =
@@ -53,7 +54,7 @@ const disks = data.disks.map(openDisk);
 // The capture is written by dom0's thread too, with wall-clock timestamps.
 const capture = data.pcap ? new PcapWriter(data.pcap, data.wallNs) : undefined;
 try {
-  const inst = new WebAssembly.Instance(data.module, guestImports(hv, d, { disks, capture }, (message) => post({ type: "log", domid: d.domid, message })));
+  const inst = new WebAssembly.Instance(data.module, guestImports(hv, d, { disks, capture, uplink: data.uplink ? new UplinkQueues(data.uplink) : undefined }, (message) => post({ type: "log", domid: d.domid, message })));
   const ex = inst.exports as { xen_start: (a: number) => void; xen_upcall: () => void };
   Atomics.store(d.ctl, Ctl.State, DomState.Running);
   let r = enter(hv, d, () => ex.xen_start(4096));

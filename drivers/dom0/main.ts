@@ -1,7 +1,7 @@
 // dom0: xenwasm's backend domain (DESIGN §4, §7). `xenwasm run` starts it as domain 0 whenever a
 // disk or a vif is attached (or --backend names another build of it): privileged, it serves every
 // vbd the toolstack creates with blkback over the harness's host disks, and every vif with
-// netback on its switch. Its command line narrows what the backends offer, for testing frontends
+// netback on its switch, which has the host uplink when the run has one (--uplink). Its command line narrows what the backends offer, for testing frontends
 // against a plain peer (`features=none` narrows both):
 //   blkback: max-ring-page-order=N  multi-queue-max-queues=N  max-indirect-segments=N (0: none)
 //            persistent=0|1  flush=0|1  barrier=0|1  discard=0|1
@@ -12,6 +12,7 @@ import { blkbackInit, BlkbackConfig } from "../blk/back";
 import { MAX_INDIRECT_SEGS, MAX_QUEUES, MAX_RING_PAGE_ORDER } from "../blk/proto";
 import { netbackInit, NetbackConfig } from "../net/back";
 import { MAX_QUEUES as NET_MAX_QUEUES } from "../net/proto";
+import { uplinkInit } from "../net/uplink";
 
 function option(key: string, dflt: u32, max: u32): u32 {
   const v = cmdlineGetU32(key, dflt);
@@ -64,8 +65,15 @@ export function xen_start(startInfo: i32): void {
     puti(n);
     panic("netback");
   }
+  const u = uplinkInit();
+  if (u < 0) {
+    puts("dom0: the switch's uplink failed to start: ");
+    puti(u);
+    panic("uplink");
+  }
   xenbusWatchShutdown();
-  printk("dom0: blkback serving backend/vbd, netback serving backend/vif");
+  printk(u > 0 ? "dom0: blkback serving backend/vbd, netback serving backend/vif, the switch has the host uplink"
+    : "dom0: blkback serving backend/vbd, netback serving backend/vif");
 }
 
 export function xen_upcall(): void {

@@ -9,6 +9,11 @@
 // the slow paths (a blank checksum for a vif that cannot take one, a GSO frame for a vif that
 // cannot take GSO) build the result in dom0's memory and copy it out from there.
 //
+// The host uplink (uplink.ts) is a port too, but of another kind (`host`): its frames come from
+// dom0's memory (Pkt.local) rather than a sender's grants, and frames for it leave the way they
+// would on a wire (GSO segmented, checksums complete), copied into dom0's memory and handed to
+// the port's hostSend.
+//
 // A destination without posted buffers does not stall the switch: its frames wait in that
 // queue's pending list (the sender's transmit slots stay held: back-pressure, as Linux's rx queue
 // stops the bridge) until it posts buffers, at most PENDING_MAX frames and PENDING_TIMEOUT_NS;
@@ -61,6 +66,8 @@ export class Pkt {
   src: Port | null = null;
   queue: u32 = 0;
   gen: u32 = 0;
+  /** The frame in dom0's memory (a frame from a host port), or 0: it lives in the sender's grants. */
+  local: usize = 0;
   len: u32 = 0;
   offload: u32 = 0;
   gsoType: u8 = 0;
@@ -141,6 +148,14 @@ export abstract class Port {
   /** Frames this port sent into the switch, and of them dropped as malformed. */
   txFrames: u64 = 0;
   txDropped: u64 = 0;
+  /**
+   * A host port (the uplink): it takes frames as they would be on a wire (no GSO, checksums
+   * complete) through hostSend, from dom0's memory, instead of receive rings; it never waits.
+   */
+  host: bool = false;
+
+  /** A host port's output: sends the frame of `len` bytes at `addr` (dom0's memory, the switch's until the call returns). */
+  hostSend(addr: usize, len: u32): void {}
 
   /** Receive queues of this port. */
   abstract nrRxQueues(): u32;
@@ -347,6 +362,8 @@ class Delivery {
   ids: StaticArray<u16> = new StaticArray<u16>(<i32>(MAX_RX_SLOTS + 1));
   /** A capture: the frame is copied into dom0 at `local` and handed to dev.net_capture. */
   capture: bool = false;
+  /** For a host port: the frame is copied into dom0 at `local` and handed to the port's hostSend. */
+  host: bool = false;
 }
 const MAX_DELIVERIES: i32 = 256;
 function makeDeliveries(): StaticArray<Delivery> {
@@ -391,6 +408,7 @@ function addCopy(srcDom: u16, srcRef: u32, srcOff: u32, srcLocal: usize, dstDom:
  * Every entry stays inside one source slot, one destination page, and one of our pages.
  */
 function addFrameCopies(pkt: Pkt | null, local: usize, len: u32, dstDom: u16, grefs: StaticArray<u32> | null, dstLocal: usize): void {
+  if (pkt !== null && pkt.local != 0) local = pkt.local; // a frame from a host port is in our memory
   let srcSlot: u32 = 0, srcOff: u32 = 0; // position in the source
   let done: u32 = 0;
   while (done < len) {
@@ -453,6 +471,7 @@ function newDelivery(): Delivery {
   d.count = 0;
   d.nbufs = 0;
   d.capture = false;
+  d.host = false;
   d.pkt = null;
   d.port = null;
   d.local = 0;
@@ -506,6 +525,31 @@ function capture(pkt: Pkt): void {
   d.count = ncopies - d.first;
 }
 
+/** Adds the copy of `pkt` into dom0's memory for host port `p` to the batch (sent at flush). */
+function toHostLater(pkt: Pkt, p: Port): void {
+  const buf = arenaTake(pkt.len);
+  const d = newDelivery();
+  d.host = true;
+  d.port = p;
+  d.local = buf;
+  d.len = pkt.len;
+  d.pkt = pkt;
+  pkt.refs++;
+  d.first = ncopies;
+  building = d;
+  addFrameCopies(pkt, 0, pkt.len, 0, null, buf);
+  building = null;
+  d.count = ncopies - d.first;
+}
+
+/** Hands a frame already in dom0's memory (a slow path's result) to `p`: its hostSend, or queue `q`'s receive buffers. */
+function deliverLocal(addr: usize, len: u32, offload: u32, gsoType: u8, gsoSize: u16, p: Port, q: u32): void {
+  if (!p.host) { deliverNow(null, addr, len, offload, gsoType, gsoSize, p, q); return; }
+  p.hostSend(addr, len);
+  p.rxFrames++;
+  p.rxBytes += len;
+}
+
 /**
  * Completes the batch: runs the copies, writes each destination's receive responses (an error
  * status where a copy failed), pushes and notifies each touched queue once, hands captures to
@@ -521,6 +565,13 @@ export function flush(): void {
       if ((d.offload & FRAME_CSUM_BLANK) != 0) l4ChecksumFill(d.local, d.len);
       dev_net_capture(<i32>d.local, <i32>d.len);
       switchStats.captured++;
+      continue;
+    }
+    if (d.host) {
+      const hp = d.port!;
+      if (d.len == 0xffffffff) { switchStats.dropCopyError++; hp.rxDropped++; d.pkt!.status = NETIF_RSP_ERROR; }
+      else { hp.hostSend(d.local, d.len); hp.rxFrames++; hp.rxBytes += d.len; switchStats.bytesCopied += d.len; }
+      release(d.pkt!);
       continue;
     }
     const port = d.port!;
@@ -667,6 +718,11 @@ function flood(pkt: Pkt, src: Port, dst: u64, hash: u32): void {
 
 /** Sends `pkt` to port `p`: now (fast or slow path), into its pending list, or dropped. */
 function toPort(pkt: Pkt, p: Port, hash: u32): void {
+  if (p.host) {
+    if (slow(pkt, p)) slowPath(pkt, p, 0);
+    else toHostLater(pkt, p);
+    return;
+  }
   const q = p.rxQueueFor(pkt, hash, hash != 0);
   const need = buffersNeeded(pkt, p);
   // A frame that needs more buffers than the ring holds (a GSO frame with a tiny MSS) never fits.
@@ -763,12 +819,12 @@ function slowPath(pkt: Pkt, p: Port, q: u32): void {
     let at: usize = 0;
     for (let s = 0; s < segs; s++) {
       const slen = load<u32>(SEGS + at);
-      deliverNow(null, SEGS + at + 8, slen, FRAME_DATA_VALIDATED, 0, 0, p, q);
+      deliverLocal(SEGS + at + 8, slen, FRAME_DATA_VALIDATED, 0, 0, p, q);
       at += 8 + ((<usize>slen + 7) & ~<usize>7);
     }
   } else {
     if (l4ChecksumFill(SLOW, pkt.len)) switchStats.checksumsFilled++;
-    deliverNow(null, SLOW, pkt.len, (pkt.offload & ~FRAME_CSUM_BLANK) | FRAME_DATA_VALIDATED, pkt.gsoType, pkt.gsoSize, p, q);
+    deliverLocal(SLOW, pkt.len, (pkt.offload & ~FRAME_CSUM_BLANK) | FRAME_DATA_VALIDATED, pkt.gsoType, pkt.gsoSize, p, q);
   }
   flush();
 }

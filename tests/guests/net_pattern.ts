@@ -13,7 +13,10 @@
 // segments (`v6=1`: TCP/IPv6 and XEN_NETIF_GSO_TYPE_TCPV6); the receiver then checks the TCP byte
 // stream instead of frames (with `csum-blank=1`
 // the shorter frames go with a blank checksum too, for the switch or the receiver to fill). The receiver checks
-// every byte and the order, answers "done", and both power off. Any mismatch panics. Extra
+// every byte and the order, answers "done", and both power off. Any mismatch panics. A sender
+// with `to=MAC` sends to that MAC without waiting for a "ready" frame (a peer that is no
+// net_pattern guest, such as Linux behind the switch's uplink), `wait=MS` after its vif is up,
+// and powers off once every frame's transmit response came back. Extra
 // command-line keys go to netfront (queues=, sg=, gso=, csum=, split=, mcast=, net-features=none).
 import {
   boot, evtchnUpcall, printk, puts, putu, panic, poweroff, xsInit, cmdlineGet, cmdlineGetU32, timerSet, NS_PER_MS, now,
@@ -23,7 +26,7 @@ import {
   XEN_NETIF_GSO_TYPE_TCPV4, XEN_NETIF_GSO_TYPE_TCPV6,
 } from "../../drivers/net/front";
 import { MAC_BROADCAST, macLoad, macStore } from "../../assembly/net/wire";
-import { macFormat } from "../../assembly/net/addr";
+import { macFormat, macParse } from "../../assembly/net/addr";
 import { XEN_ENOSPC } from "../../assembly/xen/errno";
 import { l4ChecksumFill, checksumAdd } from "../../assembly/net/checksum";
 
@@ -46,6 +49,10 @@ let v6 = false;
 let ipHdr: u32 = 20;
 let mss: u32 = 1448;
 let peer: u64 = 0;
+/** `to=MAC`: the peer is given, not announced; frames whose transmit responses came back. */
+let fixedPeer = false;
+let completed: u32 = 0;
+let waitNs: u64 = 0;
 let started = false;
 let sent: u32 = 0;
 let received: u32 = 0;
@@ -101,6 +108,14 @@ export function xen_start(startInfo: i32): void {
   flows = min(<u32>cmdlineGetU32("flows", 0), 256);
   for (let f: u32 = 0; f < flows; f++) unchecked(flowNext[f] = f);
   mss = <u32>cmdlineGetU32("mss", 1448);
+  const to = cmdlineGet("to");
+  if (to !== null) {
+    const mac = macParse(to);
+    if (mac < 0 || !sender) panic("net_pattern: to=MAC needs role=send and a MAC as 00:16:3e:00:00:01");
+    peer = <u64>mac;
+    fixedPeer = true;
+    waitNs = <u64>cmdlineGetU32("wait", 0) * NS_PER_MS;
+  }
   const floor: u32 = gso ? 14 + ipHdr + 21 : flows > 0 ? 46 : 14;
   if (minLen < floor) minLen = floor;
   if (maxLen < minLen) maxLen = minLen;
@@ -128,6 +143,14 @@ function onReady(d: NetFront, status: i32, arg: usize): void {
   if (!gso && maxLen > cap) maxLen = cap;
   if (minLen > maxLen) minLen = maxLen;
   if (!sender) announce(0);
+  else if (fixedPeer) timerSet(waitNs, startFixed, 0);
+}
+
+/** to=MAC: starts sending without a receiver's "ready". */
+function startFixed(arg: usize): void {
+  started = true;
+  t0 = now();
+  pump();
 }
 
 /** The receiver's "ready" broadcast, until the first data frame arrives. */
@@ -142,7 +165,17 @@ function announce(arg: usize): void {
 
 function onTxDone(d: NetFront, done: u32, errors: u32, arg: usize): void {
   if (errors > 0) { puts("net_pattern: "); putu(errors); printk(" transmit errors"); panic("transmit failed"); }
+  completed += done;
   if (sender && started) pump();
+  if (fixedPeer && completed == n && !finished) {
+    finished = true;
+    puts("net_pattern: sent ");
+    putu(sent);
+    puts(" frames to ");
+    puts(macFormat(peer));
+    printk(", every transmit response okay");
+    poweroff();
+  }
 }
 
 /** Sends frames while the ring has room. */

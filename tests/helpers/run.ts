@@ -17,10 +17,14 @@ export interface XenwasmProcess {
   exit: Promise<number | null>;
 }
 
-/** Starts `node bin/xenwasm.js ...args` in the project root, collecting its stdout and stderr together. */
-export function startXenwasm(args: string[]): XenwasmProcess {
+/**
+ * Starts `node bin/xenwasm.js ...args` in the project root, collecting its stdout and stderr
+ * together; `prefix` runs it through another command (e.g. `ip netns exec NS`).
+ */
+export function startXenwasm(args: string[], prefix: string[] = []): XenwasmProcess {
   let out = "";
-  const child = spawn(process.execPath, [join(ROOT, "bin/xenwasm.js"), ...args], { cwd: ROOT });
+  const argv = [...prefix, process.execPath, join(ROOT, "bin/xenwasm.js"), ...args];
+  const child = spawn(argv[0], argv.slice(1), { cwd: ROOT });
   child.stdout!.on("data", (b) => (out += b));
   child.stderr!.on("data", (b) => (out += b));
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));

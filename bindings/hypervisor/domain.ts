@@ -55,6 +55,9 @@ export const enum Ctl {
   MapHint = 17,
   /** Grant maps, unmaps and copies this domain made (entries), for the benchmarks. */
   GrantOps = 18,
+  /** Bytes this domain's GNTTABOP_copy entries moved, low and high 32 bits (only its own thread writes them). */
+  CopyBytesLo = 19,
+  CopyBytesHi = 20,
   /** GFN of grant frame i at GrantFrames + i, -1 while unmapped. */
   GrantFrames = 32,
   /** Port bound to VIRQ v at VirqPorts + v, 0 when unbound. */

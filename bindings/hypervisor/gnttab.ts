@@ -221,7 +221,12 @@ function copyOne(hv: Hypervisor, d: Domain, a: number): void {
     try {
       st = copySide(hv, d, a + COPY.source, (flags & GNTCOPY_source_gref) !== 0, len, 0);
       if (st === GNTST.okay) st = copySide(hv, d, a + COPY.dest, (flags & GNTCOPY_dest_gref) !== 0, len, 1);
-      if (st === GNTST.okay) copyMemory(sideDom[1]!, sideAddr[1], sideDom[0]!, sideAddr[0], len);
+      if (st === GNTST.okay) {
+        copyMemory(sideDom[1]!, sideAddr[1], sideDom[0]!, sideAddr[0], len);
+        const lo = (d.ctl[Ctl.CopyBytesLo] >>> 0) + len;
+        d.ctl[Ctl.CopyBytesLo] = lo | 0;
+        if (lo > 0xffffffff) d.ctl[Ctl.CopyBytesHi]++;
+      }
     } finally {
       // Unpin what was pinned (the source for reading, the destination for writing).
       for (let i = 0; i < 2; i++) {

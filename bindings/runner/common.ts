@@ -47,7 +47,11 @@ export interface BackendSpec {
 }
 
 /** How one domain ended. */
-export interface DomainResult { domid: number; name: string; reason: string; message?: string; violations: number; hypercalls: number; events: number; grantOps: number }
+export interface DomainResult {
+  domid: number; name: string; reason: string; message?: string; violations: number; hypercalls: number; events: number; grantOps: number;
+  /** Bytes the domain's GNTTABOP_copy entries moved. */
+  copyBytes: number;
+}
 
 /** The outcome of a run: per-domain results, the exit status, and (deterministic) the trace. */
 export interface RunResult {
@@ -135,6 +139,7 @@ export function resultOf(d: Domain, message?: string): DomainResult {
   return {
     domid: d.domid, name: d.name, reason: SHUTDOWN_NAMES[d.ctl[Ctl.Reason]] ?? `reason ${d.ctl[Ctl.Reason]}`, message,
     violations: d.ctl[Ctl.Violations], hypercalls: d.ctl[Ctl.Hypercalls], events: d.ctl[Ctl.Events], grantOps: d.ctl[Ctl.GrantOps],
+    copyBytes: (d.ctl[Ctl.CopyBytesHi] >>> 0) * 2 ** 32 + (d.ctl[Ctl.CopyBytesLo] >>> 0),
   };
 }
 

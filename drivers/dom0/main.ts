@@ -7,12 +7,17 @@
 //            persistent=0|1  flush=0|1  barrier=0|1  discard=0|1
 //   netback: net-sg=0|1  net-gso=0|1  net-ipv6-csum=0|1  net-split=0|1  net-queues=N
 //            net-mcast=0|1  net-ctrl-ring=0|1
+//   the switch: net-sink=MAC puts dom0's sink (drivers/net/sink.ts: checks test-pattern frames,
+//            `xenwasm bench net`) at MAC, expecting sink-n=N frames of sink-seed=S from
+//            sink-flows=F flows
 import { boot, evtchnUpcall, printk, puts, puti, panic, xsInit, xenbusWatchShutdown, cmdlineGetU32, cmdlineGet } from "../../assembly/index";
 import { blkbackInit, BlkbackConfig } from "../blk/back";
 import { MAX_INDIRECT_SEGS, MAX_QUEUES, MAX_RING_PAGE_ORDER } from "../blk/proto";
 import { netbackInit, NetbackConfig } from "../net/back";
 import { MAX_QUEUES as NET_MAX_QUEUES } from "../net/proto";
 import { uplinkInit } from "../net/uplink";
+import { sinkInit } from "../net/sink";
+import { macParse } from "../../assembly/net/addr";
 
 function option(key: string, dflt: u32, max: u32): u32 {
   const v = cmdlineGetU32(key, dflt);
@@ -64,6 +69,12 @@ export function xen_start(startInfo: i32): void {
     puts("dom0: netback failed to start: ");
     puti(n);
     panic("netback");
+  }
+  const sink = cmdlineGet("net-sink");
+  if (sink !== null) {
+    const mac = macParse(sink);
+    if (mac < 0) panic("dom0: net-sink=MAC needs a MAC as 00:16:3e:00:00:00");
+    sinkInit(<u64>mac, <u32>option("sink-seed", 1, 0xffffffff), <u32>option("sink-n", 0, 0xffffffff), option("sink-flows", 0, 256));
   }
   const u = uplinkInit();
   if (u < 0) {

@@ -188,6 +188,30 @@ export abstract class Port {
   }
 }
 
+/**
+ * A port without receive rings (`host`): the uplink (uplink.ts) and dom0's sink (sink.ts). Frames
+ * reach it through hostSend; the switch never asks it for buffers, and frames it sends into the
+ * switch come back through txComplete (a no-op here).
+ */
+export abstract class HostPort extends Port {
+  private readonly noPending: PendingList = new PendingList();
+  constructor() {
+    super();
+    this.host = true;
+  }
+  nrRxQueues(): u32 { return 1; }
+  rxQueueFor(pkt: Pkt, hash: u32, hashValid: bool): u32 { return 0; }
+  takeRxBuffer(q: u32): i64 { return -1; }
+  rxHas(q: u32, need: u32): bool { return true; }
+  rxCapacity(q: u32): u32 { return 0xffffffff; }
+  rxRespond(q: u32, id: u16, offset: u16, flags: u16, status: i16): void {}
+  rxRespondRaw(q: u32, slot: usize): void {}
+  rxPush(q: u32): void {}
+  rxWantBuffers(q: u32): void {}
+  txComplete(pkt: Pkt): void {}
+  pendingOf(q: u32): PendingList { return this.noPending; }
+}
+
 /** Frames waiting for a queue's receive buffers: a ring of Pkt references (allocated at connect). */
 export class PendingList {
   items: StaticArray<Pkt | null> = new StaticArray<Pkt | null>(PENDING_MAX);
@@ -220,6 +244,8 @@ const fdbMac = new StaticArray<u64>(FDB_SIZE);
 const fdbPort = new StaticArray<i32>(FDB_SIZE);
 const fdbSeen = new StaticArray<u64>(FDB_SIZE);
 const FDB_EMPTY: u64 = 0xffff_ffff_ffff_ffff;
+/** The "last seen" of an entry that never ages (switchLearnStatic). */
+const FDB_STATIC: u64 = 0xffff_ffff_ffff_ffff;
 function initFdb(): bool { for (let i = 0; i < FDB_SIZE; i++) unchecked(fdbMac[i] = FDB_EMPTY); return true; }
 let fdbReady = initFdb();
 
@@ -246,6 +272,11 @@ export function switchAddPort(p: Port): void {
   for (let i = 0; i < ports.length; i++) if (ports[i] === null) { ports[i] = p; p.index = i; return; }
   p.index = ports.length;
   ports.push(p);
+}
+
+/** Tells the switch that `mac` is on port `p` (on the switch) for good: a static entry that never ages (Linux: bridge fdb add ... static). */
+export function switchLearnStatic(mac: u64, p: Port): void {
+  learnAt(mac, p.index, FDB_STATIC);
 }
 
 /** Takes `p` off the switch: forgets its addresses and drops the frames pending for it or from it. */
@@ -318,7 +349,10 @@ function lookup(mac: u64, t: u64): i32 {
   for (let n = 0; n < FDB_SIZE; n++) {
     const m = unchecked(fdbMac[i]);
     if (m == FDB_EMPTY) return -1;
-    if (m == mac) return t - unchecked(fdbSeen[i]) > AGEING_NS ? -1 : unchecked(fdbPort[i]);
+    if (m == mac) {
+      const seen = unchecked(fdbSeen[i]);
+      return seen != FDB_STATIC && t - seen > AGEING_NS ? -1 : unchecked(fdbPort[i]);
+    }
     i = (i + 1) & (FDB_SIZE - 1);
   }
   return -1;

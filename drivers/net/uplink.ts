@@ -13,7 +13,7 @@ import { evtchnBindVirq } from "../../assembly/evtchn";
 import { timerSet } from "../../assembly/time";
 import { dev_net_uplink_recv, dev_net_uplink_send, UPLINK_MAX_FRAME, VIRQ_NET_UPLINK } from "../../assembly/hostdev";
 import { XEN_ENODEV } from "../../assembly/xen/errno";
-import { PEEK, Pkt, PendingList, Port, flush, forward, switchAddPort } from "./switch";
+import { PEEK, Pkt, HostPort, flush, forward, switchAddPort } from "./switch";
 
 /** Frames from the host that may be in the switch at once. */
 export const UPLINK_PKTS: i32 = 256;
@@ -21,18 +21,16 @@ export const UPLINK_PKTS: i32 = 256;
 const BUF: i32 = (UPLINK_MAX_FRAME + 63) & ~63;
 
 /** The uplink's switch port. */
-export class Uplink extends Port {
+export class Uplink extends HostPort {
   free: Pkt | null = null;
   /** Frames the host queue refused (it was full) and frames too long for it. */
   sendFull: u64 = 0;
   sendBad: u64 = 0;
   /** A drain is due when Pkts come back (the pool ran dry with frames still queued). */
   starved: bool = false;
-  private readonly none: PendingList = new PendingList();
 
   constructor() {
     super();
-    this.host = true;
     for (let i = 0; i < UPLINK_PKTS; i++) {
       const p = new Pkt();
       p.local = heap.alloc(<usize>BUF);
@@ -49,16 +47,6 @@ export class Uplink extends Port {
     if (len > <u32>UPLINK_MAX_FRAME) this.sendBad++;
     else this.sendFull++;
   }
-  nrRxQueues(): u32 { return 1; }
-  rxQueueFor(pkt: Pkt, hash: u32, hashValid: bool): u32 { return 0; }
-  // A host port has no receive rings: the switch never asks it for buffers.
-  takeRxBuffer(q: u32): i64 { return -1; }
-  rxHas(q: u32, need: u32): bool { return true; }
-  rxCapacity(q: u32): u32 { return 0xffffffff; }
-  rxRespond(q: u32, id: u16, offset: u16, flags: u16, status: i16): void {}
-  rxRespondRaw(q: u32, slot: usize): void {}
-  rxPush(q: u32): void {}
-  rxWantBuffers(q: u32): void {}
   txComplete(pkt: Pkt): void {
     pkt.nextFree = this.free;
     this.free = pkt;
@@ -68,7 +56,6 @@ export class Uplink extends Port {
       timerSet(0, onDrainTimer, 0);
     }
   }
-  pendingOf(q: u32): PendingList { return this.none; }
 }
 
 let uplink: Uplink | null = null;

@@ -30,10 +30,10 @@ import { macFormat, macParse } from "../../assembly/net/addr";
 import { XEN_ENOSPC } from "../../assembly/xen/errno";
 import { l4ChecksumFill, checksumAdd } from "../../assembly/net/checksum";
 
-const ETHERTYPE_PATTERN: u16 = 0x88b5; // IEEE local experimental
-/** Frames shorter than a data frame's header (14..19 bytes) carry only pattern bytes under this type. */
-const ETHERTYPE_TINY: u16 = 0x88b6;
-const KIND_READY: u8 = 1, KIND_DATA: u8 = 2, KIND_DONE: u8 = 3;
+import {
+  PATTERN_ETHERTYPE as ETHERTYPE_PATTERN, PATTERN_ETHERTYPE_TINY as ETHERTYPE_TINY, KIND_READY, KIND_DATA, KIND_DONE,
+  patternFill, patternCheck, patternLen, streamByte as patternStreamByte,
+} from "../../drivers/net/pattern";
 
 let dev: NetFront | null = null;
 let sender = false;
@@ -69,22 +69,11 @@ let streamTotal: u64 = 0;
 const FRAME: usize = heap.alloc(65536);
 const CHECK: usize = heap.alloc(65536);
 
-/** xorshift32 seeded by (seed, index): both ends generate the same bytes. */
-function gen(index: u32, dst: usize, len: u32): void {
-  let x = (seed * 0x9E3779B1) ^ (index * 0x85EBCA6B) ^ 0x27d4eb2f;
-  if (x == 0) x = 1;
-  for (let i: u32 = 0; i < len; i++) {
-    x ^= x << 13; x ^= x >> 17; x ^= x << 5;
-    store<u8>(dst + i, <u8>x);
-  }
-}
+/** The pattern bytes of frame `index` (drivers/net/pattern.ts: both ends generate the same). */
+@inline function gen(index: u32, dst: usize, len: u32): void { patternFill(seed, index, dst, len); }
 
 /** The length of frame `index`: random in [minLen, maxLen], from the same generator. */
-function lenOf(index: u32): u32 {
-  let x = (seed * 0x2545F491) ^ (index * 0x9E3779B1) ^ 0x165667b1;
-  x ^= x << 13; x ^= x >> 17; x ^= x << 5;
-  return minLen + x % (maxLen - minLen + 1);
-}
+@inline function lenOf(index: u32): u32 { return patternLen(seed, index, minLen, maxLen); }
 
 function header(dst: u64, kind: u8): void {
   macStore(FRAME, dst);
@@ -274,9 +263,7 @@ function sendGso(i: u32): i32 {
   return rc;
 }
 
-@inline function streamByte(pos: u64): u8 {
-  return <u8>((pos * 131 + (pos >> 8) * 7 + seed) & 0xff);
-}
+@inline function streamByte(pos: u64): u8 { return patternStreamByte(seed, pos); }
 
 function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType: u32, gsoSize: u32, arg: usize): void {
   const type = bswap<u16>(load<u16>(frame + 12));
@@ -310,8 +297,7 @@ function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType
   if (i != received) { puts("net_pattern: frame "); putu(i); puts(" arrived, expected "); putu(received); printk(""); panic("order"); }
   const want = lenOf(i);
   if (len != want) { puts("net_pattern: frame "); putu(i); puts(" is "); putu(len); puts(" bytes, expected "); putu(want); printk(""); panic("length"); }
-  gen(i, CHECK, len - 19);
-  if (memory.compare(CHECK, frame + 19, len - 19) != 0) { puts("net_pattern: frame "); putu(i); printk(" corrupted"); panic("contents"); }
+  if (!patternCheck(seed, i, frame + 19, len - 19)) { puts("net_pattern: frame "); putu(i); printk(" corrupted"); panic("contents"); }
   received++;
   bytes += len;
   if (received == n) done();
@@ -321,8 +307,7 @@ function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType
 function tinyData(frame: usize, len: u32): void {
   const i = received;
   if (len != lenOf(i)) { puts("net_pattern: a "); putu(len); puts("-byte frame arrived where frame "); putu(i); puts(" of "); putu(lenOf(i)); printk(" bytes was due"); panic("order"); }
-  gen(i, CHECK, len - 14);
-  if (memory.compare(CHECK, frame + 14, len - 14) != 0) panic("net_pattern: contents");
+  if (!patternCheck(seed, i, frame + 14, len - 14)) panic("net_pattern: contents");
   if (received == 0) t0 = now();
   peer = macLoad(frame + 6);
   received++;
@@ -338,8 +323,7 @@ function flowData(frame: usize, len: u32, q: u32): void {
   if (i != unchecked(flowNext[flow])) { puts("net_pattern: flow "); putu(flow); puts(": frame "); putu(i); puts(", expected "); putu(unchecked(flowNext[flow])); printk(""); panic("order"); }
   unchecked(flowNext[flow] = i + flows);
   if (len != lenOf(i)) panic("net_pattern: length");
-  gen(i, CHECK, len - 46);
-  if (memory.compare(CHECK, frame + 46, len - 46) != 0) panic("net_pattern: contents");
+  if (!patternCheck(seed, i, frame + 46, len - 46)) panic("net_pattern: contents");
   const want = netfrontExpectedQueue(dev!, frame, len);
   if (want >= 0 && <u32>want != q) { puts("net_pattern: flow "); putu(flow); puts(" arrived on queue "); putu(q); puts(", the hash says "); putu(want); printk(""); panic("steering"); }
   if (q < 8) unchecked(perQueue[q]++);

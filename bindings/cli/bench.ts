@@ -1,5 +1,6 @@
 // `xenwasm bench`: the benchmarks (docs/benchmarks.md). `bench ring` compares the shared ring of
-// assembly/ring.ts between two domains with a native C reference of io/ring.h.
+// assembly/ring.ts between two domains with a native C reference of io/ring.h; `bench blk` and
+// `bench net` (bench-blk.ts, bench-net.ts) measure the split drivers.
 import { Table, loadNote, si } from "../bench/common.js";
 import { NativeError } from "../bench/native.js";
 import { GuestLoadError } from "../runner/guest.js";
@@ -7,6 +8,7 @@ import { RING_LIMITS, RingBenchError, benchRing, ringSize, type RingConfig, type
 import { UsageError } from "./run.js";
 import { optionParsers } from "./args.js";
 import { BENCH_BLK_USAGE, benchBlkCommand } from "./bench-blk.js";
+import { BENCH_NET_USAGE, benchNetCommand } from "./bench-net.js";
 
 /** Usage text of `xenwasm bench ring`. */
 export const BENCH_RING_USAGE = `xenwasm bench ring [--slot BYTES] [--ring-pages N] [--qd N] [--mode poll|event] [--requests N]
@@ -94,7 +96,7 @@ export async function benchRingCommand(argv: string[]): Promise<number> {
 }
 
 /** Usage of `xenwasm bench`: the usage of each benchmark. */
-export const BENCH_USAGE = BENCH_RING_USAGE + "\n" + BENCH_BLK_USAGE;
+export const BENCH_USAGE = BENCH_RING_USAGE + "\n" + BENCH_BLK_USAGE + "\n" + BENCH_NET_USAGE;
 
 /** Runs `xenwasm bench <benchmark> ...`; returns the exit status. */
 export async function bench(argv: string[]): Promise<number> {
@@ -102,7 +104,8 @@ export async function bench(argv: string[]): Promise<number> {
   switch (which) {
     case "ring": return benchRingCommand(rest);
     case "blk": return benchBlkCommand(rest);
-    case undefined: throw new UsageError("bench: which benchmark? (xenwasm bench ring|blk [options])");
-    default: throw new UsageError(`bench: unknown benchmark '${which}' (expected 'ring' or 'blk')`);
+    case "net": return benchNetCommand(rest);
+    case undefined: throw new UsageError("bench: which benchmark? (xenwasm bench ring|blk|net [options])");
+    default: throw new UsageError(`bench: unknown benchmark '${which}' (expected 'ring', 'blk' or 'net')`);
   }
 }

@@ -12,7 +12,7 @@ import { now } from "../../assembly/time";
 import { macLoad } from "../../assembly/net/wire";
 import { HostPort, switchAddPort, switchLearnStatic } from "./switch";
 import {
-  PATTERN_ETHERTYPE, KIND_DATA, DATA_INDEX, DATA_PAYLOAD, FLOW_INDEX, FLOW_PAYLOAD, patternCheck, streamByte,
+  PATTERN_ETHERTYPE, KIND_DATA, DATA_INDEX, DATA_PAYLOAD, FLOW_INDEX, FLOW_PAYLOAD, patternCheck, streamCheck,
 } from "./pattern";
 
 /** The sink's switch port: takes everything a guest can send (GSO, blank checksums, many slots). */
@@ -80,8 +80,7 @@ export class Sink extends HostPort {
     const payload = len - <u32>(tcp - addr) - 20;
     const seq = <u64>bswap<u32>(load<u32>(tcp + 4));
     if (seq != (this.streamAt & 0xffffffff)) fail("TCP segment at ", <u32>seq, <u32>this.streamAt);
-    const at = this.streamAt;
-    for (let b: u32 = 0; b < payload; b++) if (load<u8>(tcp + 20 + b) != streamByte(this.seed, at + b)) fail("corrupted TCP segment at ", <u32>seq, <u32>seq);
+    if (!streamCheck(this.seed, this.streamAt, tcp + 20, payload)) fail("corrupted TCP segment at ", <u32>seq, <u32>seq);
     this.streamAt += payload;
     this.bytes += payload;
   }

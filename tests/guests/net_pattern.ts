@@ -32,7 +32,7 @@ import { l4ChecksumFill, checksumAdd } from "../../assembly/net/checksum";
 
 import {
   PATTERN_ETHERTYPE as ETHERTYPE_PATTERN, PATTERN_ETHERTYPE_TINY as ETHERTYPE_TINY, KIND_READY, KIND_DATA, KIND_DONE,
-  patternFill, patternCheck, patternLen, streamByte as patternStreamByte,
+  patternFill, patternCheck, patternLen, streamFill, streamCheck,
 } from "../../drivers/net/pattern";
 
 let dev: NetFront | null = null;
@@ -254,7 +254,7 @@ function sendGso(i: u32): i32 {
   store<u8>(tcp + 12, 0x50);
   store<u8>(tcp + 13, 0x18); // PSH, ACK
   store<u16>(tcp + 14, bswap<u16>(65535));
-  for (let b: u32 = 0; b < payload; b++) store<u8>(tcp + 20 + b, streamByte(streamTotal + b));
+  streamFill(seed, streamTotal, tcp + 20, payload);
   const len = hdrs + payload;
   const rc = payload > mss
     ? netfrontSend(dev!, f, len, FRAME_CSUM_BLANK, v6 ? XEN_NETIF_GSO_TYPE_TCPV6 : XEN_NETIF_GSO_TYPE_TCPV4, mss)
@@ -263,7 +263,6 @@ function sendGso(i: u32): i32 {
   return rc;
 }
 
-@inline function streamByte(pos: u64): u8 { return patternStreamByte(seed, pos); }
 
 function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType: u32, gsoSize: u32, arg: usize): void {
   const type = bswap<u16>(load<u16>(frame + 12));
@@ -356,7 +355,7 @@ function tcpSegment(frame: usize, len: u32, offload: u32, gsoType: u32): void {
   }
   const seq = <u64>bswap<u32>(load<u32>(tcp + 4));
   if (seq != (streamAt & 0xffffffff)) { puts("net_pattern: TCP seq "); putu(seq); puts(", expected "); putu(streamAt); printk(""); panic("seq"); }
-  for (let b: u32 = 0; b < payload; b++) if (load<u8>(tcp + 20 + b) != streamByte(streamAt + b)) panic("net_pattern: stream corrupted");
+  if (!streamCheck(seed, streamAt, tcp + 20, payload)) panic("net_pattern: stream corrupted");
   if (received == 0) t0 = now();
   streamAt += payload;
   bytes += payload;

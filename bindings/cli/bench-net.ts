@@ -1,0 +1,96 @@
+// `xenwasm bench net`: frames through netfront, netback and dom0's switch (bindings/bench/net.ts)
+// beside the native C reference and Linux's veth path, with a progressive table or JSON.
+import { Table, loadNote, si } from "../bench/common.js";
+import { NET_DEFAULT_FRAMES, benchNet, type NetConfig, type NetImpl, type NetMode, type NetResult, type NetSize, type NetWorkload } from "../bench/net.js";
+import { optionParsers } from "./args.js";
+
+/** Usage text of `xenwasm bench net`. */
+export const BENCH_NET_USAGE = `xenwasm bench net [--workload guest-guest|guest-sink] [--size 64|1514|gso] [--mode poll|event]
+                [--queues 1|2] [--frames N] [--runs N] [--impl xenwasm|native-c] [--linux-seconds N|--no-linux] [--json]
+  frames from a guest through netfront, netback and dom0's switch to another guest's netfront
+  (guest-guest) or to dom0's sink (guest-sink), every byte checked, threaded runner; sizes:
+  64-byte frames, 1514-byte frames, 64 KiB TCP GSO frames; beside the native C reference (the
+  same netif ring work between threads, gcc -O2) and, as root with ip and iperf3, Linux's own
+  path between two network namespaces over a veth pair (iperf3 UDP 64-byte frames and TCP,
+  --linux-seconds each, default 3). --workload, --size, --mode, --queues and --impl take
+  comma-separated lists (every combination runs); defaults: all workloads and sizes, both
+  modes, --queues 1, --frames per size (64: ${NET_DEFAULT_FRAMES["64"]}, 1514: ${NET_DEFAULT_FRAMES["1514"]}, gso: ${NET_DEFAULT_FRAMES.gso}), --runs 3 (medians);
+  the table goes to stdout (stderr with --json, which prints a JSON array on stdout), progress
+  to stderr`;
+
+/** The parsed options of `xenwasm bench net`. */
+export interface BenchNetArgs { configs: NetConfig[]; runs: number; impls: NetImpl[]; linuxSeconds: number | null; json: boolean }
+
+const { fail, number, numbers, words } = optionParsers("bench net");
+
+/** Parses the arguments of `xenwasm bench net`; throws UsageError with one line. */
+export function parseBenchNetArgs(argv: string[]): BenchNetArgs {
+  let workloads: NetWorkload[] = ["guest-guest", "guest-sink"], sizes: NetSize[] = ["64", "1514", "gso"], modes: NetMode[] = ["poll", "event"];
+  let queues = [1], impls: NetImpl[] = ["native-c", "xenwasm"], frames: number | null = null, runs = 3, linuxSeconds: number | null = 3, json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => { const v = argv[++i]; if (v === undefined || v.startsWith("--")) fail(`${arg} needs a value`); return v!; };
+    switch (arg) {
+      case "--workload": workloads = words(arg, value(), ["guest-guest", "guest-sink"] as const); break;
+      case "--size": sizes = words(arg, value(), ["64", "1514", "gso"] as const); break;
+      case "--mode": modes = words(arg, value(), ["poll", "event"] as const); break;
+      case "--queues": queues = numbers(arg, value(), 1, 2); break;
+      case "--impl": impls = words(arg, value(), ["native-c", "xenwasm"] as const); break;
+      case "--frames": frames = number(arg, value(), 1, 100_000_000); break;
+      case "--runs": runs = number(arg, value(), 1, 100); break;
+      case "--linux-seconds": linuxSeconds = number(arg, value(), 1, 60); break;
+      case "--no-linux": linuxSeconds = null; break;
+      case "--json": json = true; break;
+      default: fail(arg.startsWith("-") ? `unknown option '${arg}'` : `unexpected argument '${arg}'`);
+    }
+  }
+  impls = (["native-c", "xenwasm"] as const).filter((i) => impls.includes(i));
+  const configs: NetConfig[] = [];
+  for (const workload of workloads) for (const size of sizes) for (const q of queues) for (const mode of modes) {
+    configs.push({ workload, size, mode, queues: q as 1 | 2, frames: frames ?? NET_DEFAULT_FRAMES[size] });
+  }
+  return { configs, runs, impls, linuxSeconds, json };
+}
+
+const x = (v: number | null | undefined) => (v == null ? "" : `${v.toFixed(2)}x`);
+const f = (v: number | null, digits: number) => (v == null ? "" : v.toFixed(digits));
+
+/** The columns of the net table. */
+const COLUMNS = [
+  { title: "impl", value: (r: NetResult) => r.impl, left: true },
+  { title: "workload", value: (r: NetResult) => (r.impl === "linux-veth" ? (r.size === "64" ? "iperf3 udp" : "iperf3 tcp") : r.workload), left: true },
+  { title: "size", value: (r: NetResult) => r.size, left: true },
+  { title: "mode", value: (r: NetResult) => (r.impl === "linux-veth" ? "" : r.mode), left: true },
+  { title: "q", value: (r: NetResult) => (r.impl === "linux-veth" ? "" : String(r.queues)) },
+  { title: "frames", value: (r: NetResult) => String(r.frames) },
+  { title: "frames/s", value: (r: NetResult) => si(r.frames_per_s) },
+  { title: "Gbit/s", value: (r: NetResult) => r.gbit_per_s.toFixed(2) },
+  { title: "vs native", value: (r: NetResult) => x(r.ratio_vs_native) },
+  { title: "vs linux", value: (r: NetResult) => x(r.ratio_vs_linux) },
+  { title: "notifies/frame", value: (r: NetResult) => f(r.notifies_per_frame, 3) },
+  { title: "grant ops/frame", value: (r: NetResult) => f(r.grant_ops_per_frame, 2) },
+  { title: "copied/frame", value: (r: NetResult) => f(r.bytes_copied_per_frame, 0) },
+];
+
+/** Runs `xenwasm bench net` with `argv`; returns the exit status. */
+export async function benchNetCommand(argv: string[]): Promise<number> {
+  const a = parseBenchNetArgs(argv);
+  const err = (line: string) => process.stderr.write(line + "\n");
+  const note = loadNote();
+  if (note) err(`xenwasm: bench net: note: ${note}`);
+  const table = new Table(COLUMNS, a.json ? err : (line) => process.stdout.write(line + "\n"), [10, 11, 4, 5, 1, 7, 8]);
+  const results = await benchNet({ configs: a.configs, runs: a.runs, impls: a.impls, linuxSeconds: a.linuxSeconds }, (p) => {
+    if (p.kind === "note") err(`xenwasm: bench net: ${p.message}`);
+    else if (p.kind === "linux") err(`xenwasm: bench net: linux veth iperf3 ${p.result.kind}: ${si(p.result.frames_per_s)} frames/s, ${p.result.gbit_per_s.toFixed(2)} Gbit/s`);
+    else if (p.kind === "run") {
+      const c = p.cfg, s = p.sample;
+      err(`xenwasm: bench net: ${p.impl} ${c.workload} ${c.size} ${c.mode} q=${c.queues}: run ${p.run}/${p.runs}: ` +
+        `${si(s.frames / s.seconds)} frames/s, ${((s.bytes * 8) / s.seconds / 1e9).toFixed(2)} Gbit/s`);
+    } else table.row(p.result);
+  }).catch((e: Error) => {
+    // A failed check or a broken reference: one line, exit status 1 (bin/xenwasm.js prints it).
+    throw new Error(`bench net: ${e.message}${/guest|wasm/.test(e.message) && /no such file|ENOENT/i.test(e.message) ? " (run 'npm run build' first)" : ""}`);
+  });
+  if (a.json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+  return 0;
+}

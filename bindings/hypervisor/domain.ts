@@ -325,17 +325,27 @@ export class Domain {
   }
 }
 
-/** A spin lock on an Int32Array word; waits with Atomics.wait where the thread may block. */
+/**
+ * A lock on an Int32Array word (0 free, 1 held, 2 held with waiters: Drepper's futex mutex):
+ * spins a little, then marks the word contended and sleeps in Atomics.wait where the thread may
+ * block. Only a contended unlock pays for Atomics.notify, which costs even when nobody waits.
+ */
 export function lock(words: Int32Array, index: number): void {
-  for (let spins = 0; Atomics.compareExchange(words, index, 0, 1) !== 0; spins++) {
-    if (spins > 100 && canBlock) Atomics.wait(words, index, 1, 1);
+  if (Atomics.compareExchange(words, index, 0, 1) === 0) return;
+  for (let spins = 0; ; spins++) {
+    if (spins < 100) {
+      if (Atomics.load(words, index) === 0 && Atomics.compareExchange(words, index, 0, 1) === 0) return;
+      continue;
+    }
+    // Contended: mark it (2) so that the holder's unlock notifies, and sleep while it stays marked.
+    if (Atomics.exchange(words, index, 2) === 0) return;
+    if (canBlock) Atomics.wait(words, index, 2, 1);
   }
 }
 
-/** Releases a lock taken with `lock`. */
+/** Releases a lock taken with `lock`, waking one waiter if the word says there are any. */
 export function unlock(words: Int32Array, index: number): void {
-  Atomics.store(words, index, 0);
-  Atomics.notify(words, index, 1);
+  if (Atomics.exchange(words, index, 0) === 2) Atomics.notify(words, index, 1);
 }
 
 /** Takes the locks of one or two domains in domid order (no deadlock); returns the release. */

@@ -20,6 +20,7 @@ const GTF_reading = k("GTF_reading"), GTF_writing = k("GTF_writing");
 const GNTMAP_host_map = k("GNTMAP_host_map"), GNTMAP_device_map = k("GNTMAP_device_map"), GNTMAP_readonly = k("GNTMAP_readonly");
 const GNTCOPY_source_gref = k("GNTCOPY_source_gref"), GNTCOPY_dest_gref = k("GNTCOPY_dest_gref");
 const DOMID_SELF = k("DOMID_SELF");
+const GNTTABOP_set_version = k("GNTTABOP_set_version"), GNTTABOP_get_version = k("GNTTABOP_get_version");
 const GE = layout("struct grant_entry_v1");
 const MAP = layout("struct gnttab_map_grant_ref");
 const UNMAP = layout("struct gnttab_unmap_grant_ref");
@@ -269,8 +270,8 @@ const BATCHED: Record<number, [number, (hv: Hypervisor, d: Domain, a: number) =>
 /** The `grant_table_op(cmd, arg, count)` import. */
 export function grantTableOp(hv: Hypervisor, d: Domain, cmd: number, arg: number, count: number): number {
   return guarded(() => {
-    if (cmd === k("GNTTABOP_set_version")) return setVersion(hv, d, arg);
-    if (cmd === k("GNTTABOP_get_version")) return getVersion(hv, d, arg);
+    if (cmd === GNTTABOP_set_version) return setVersion(hv, d, arg);
+    if (cmd === GNTTABOP_get_version) return getVersion(hv, d, arg);
     const op = BATCHED[cmd];
     if (!op) return E.NOSYS;
     if (count < 0) return E.INVAL;

@@ -26,6 +26,7 @@ export class DomainExit extends Error {
 }
 
 const ESRCH = k("XEN_ESRCH");
+const DOMID_SELF = k("DOMID_SELF");
 
 /** One thread's hypervisor: domain views by domid plus the runner hooks. */
 export class Hypervisor {
@@ -47,7 +48,7 @@ export class Hypervisor {
 
   /** Resolves a domid argument (DOMID_SELF → the caller); -ESRCH when unknown or dying. */
   lookup(caller: Domain, domid: number): Domain | number {
-    if (domid === k("DOMID_SELF")) return caller;
+    if (domid === DOMID_SELF) return caller;
     const d = this.doms.get(domid);
     return d ? d : -ESRCH;
   }

@@ -442,7 +442,12 @@ function addCopy(srcDom: u16, srcRef: u32, srcOff: u32, srcLocal: usize, dstDom:
  * Every entry stays inside one source slot, one destination page, and one of our pages.
  */
 function addFrameCopies(pkt: Pkt | null, local: usize, len: u32, dstDom: u16, grefs: StaticArray<u32> | null, dstLocal: usize): void {
-  if (pkt !== null && pkt.local != 0) local = pkt.local; // a frame from a host port is in our memory
+  if (pkt !== null && local == 0) {
+    // A frame from a host port is in our memory; so is a frame the peek read whole (up to PEEK
+    // bytes): copying from our copy pins one grant per entry instead of two.
+    if (pkt.local != 0) local = pkt.local;
+    else if (pkt.peeked == pkt.len && dstLocal != pkt.hdr) local = pkt.hdr;
+  }
   let srcSlot: u32 = 0, srcOff: u32 = 0; // position in the source
   let done: u32 = 0;
   while (done < len) {

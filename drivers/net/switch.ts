@@ -412,10 +412,16 @@ const touched = new Array<Port>();
 const touchedQ = new Array<u32>();
 /** dom0 memory for the captures of the current batch (a bump arena). */
 const ARENA_SIZE: usize = 4 * <usize>MAX_FRAME;
-const arena: usize = heap.alloc(ARENA_SIZE);
+const arena: usize = (heap.alloc(ARENA_SIZE + PAGE_SIZE) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 let arenaUsed: usize = 0;
 
+/**
+ * Takes `len` bytes of the arena (flushing the batch when it is full). A frame over half a page
+ * starts on a page, as the senders' transmit slots do, so that each slot is one copy entry
+ * rather than two (one per destination page it straddles).
+ */
 function arenaTake(len: u32): usize {
+  if (len > <u32>PAGE_SIZE / 2) arenaUsed = (arenaUsed + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
   if (arenaUsed + <usize>len > ARENA_SIZE) flush();
   const a = arena + arenaUsed;
   arenaUsed += (<usize>len + 7) & ~<usize>7;

@@ -3,9 +3,9 @@
 // processes that print one `key=value ...` line.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ROOT } from "./common.js";
 
 /** The gcc flags every reference is built with. */
@@ -40,12 +40,16 @@ export function nativeSource(name: string): string {
 
 /**
  * Returns the path of reference `name` compiled with gcc, building it into cacheDir() if no
- * binary for this source and these flags is there yet (the file name carries their hash).
+ * binary for this source, the shared headers and these flags is there yet (the file name
+ * carries their hash).
  * Returns null when gcc is missing; throws NativeError when gcc rejects the source.
  */
 export function buildNative(name: string): string | null {
   const src = nativeSource(name);
-  const hash = createHash("sha256").update(readFileSync(src)).update("\0" + NATIVE_CFLAGS.join(" ")).digest("hex").slice(0, 16);
+  // The hash covers the headers the references share (common.h), so that a changed header rebuilds them.
+  const h = createHash("sha256").update(readFileSync(src));
+  for (const f of readdirSync(dirname(src)).filter((f) => f.endsWith(".h")).sort()) h.update(`\0${f}\0`).update(readFileSync(join(dirname(src), f)));
+  const hash = h.update("\0" + NATIVE_CFLAGS.join(" ")).digest("hex").slice(0, 16);
   const dir = cacheDir();
   const bin = join(dir, `${name}-${hash}`);
   if (existsSync(bin)) return bin;

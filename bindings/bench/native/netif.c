@@ -76,30 +76,11 @@
  * thread (3 for guest-guest, 2 for guest-sink): with fewer, a spinning thread holds a CPU for its
  * whole timeslice while the peer it waits for is descheduled, and the figures collapse.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <linux/futex.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-
-typedef uint32_t RING_IDX;
+#define PROG "netif"
+#include "common.h"
 
 /* ---- io/ring.h ------------------------------------------------------------------------- */
 
-#define xen_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define xen_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
-#define READ_IDX(p)     __atomic_load_n(&(p), __ATOMIC_RELAXED)
-#define WRITE_IDX(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
 
 #define __RD2(_x)  (((_x) & 0x00000002) ? 0x2 : ((_x) & 0x1))
 #define __RD4(_x)  (((_x) & 0x0000000c) ? __RD2((_x) >> 2) << 2 : __RD2(_x))
@@ -217,7 +198,6 @@ _Static_assert(NET_TX_RING_SIZE == 256 && NET_RX_RING_SIZE == 256, "one-page net
 #ifndef SWITCH_BUDGET
 #define SWITCH_BUDGET 64u
 #endif
-#define SPIN_BEFORE_WAIT_NS 30000u /* as ring.c and bindings/runner/worker.ts */
 
 #define ALIGNED __attribute__((aligned(64)))
 
@@ -247,39 +227,15 @@ static struct shared_q {
 static uint8_t *GNT_SENDER[MAX_QUEUES * NR_SLOTS];
 static uint8_t *GNT_RECEIVER[MAX_QUEUES * NR_SLOTS];
 
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("netif: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static long futex(int *addr, int op, int val) { return syscall(SYS_futex, addr, op, val, NULL, NULL, 0); }
-
 /* EVTCHNOP_send on `p` by `from`: the port's pending bit, then the vCPU's, kicked when newly set. */
 static void notify(struct vcpu *from, struct port *p) {
     from->notifies++;
-    if (__atomic_exchange_n(&p->pending, 1, __ATOMIC_SEQ_CST) == 0 && __atomic_exchange_n(&p->to->pending, 1, __ATOMIC_SEQ_CST) == 0)
-        futex(&p->to->pending, FUTEX_WAKE_PRIVATE, 1);
+    if (__atomic_exchange_n(&p->pending, 1, __ATOMIC_SEQ_CST) == 0) kick(&p->to->pending);
 }
 
-/* Sleeps until an event is pending on `me` (ring.c's wait_event), then clears the ports (upcall). */
+/* Sleeps until an event is pending on `me` (common.h's wait_pending), then clears the ports (upcall). */
 static void wait_event(struct vcpu *me, struct port *ports[], unsigned int nports) {
-    uint64_t until = now_ns() + SPIN_BEFORE_WAIT_NS;
-    while (__atomic_exchange_n(&me->pending, 0, __ATOMIC_SEQ_CST) == 0) {
-        while (__atomic_load_n(&me->pending, __ATOMIC_ACQUIRE) == 0 && now_ns() < until) { /* poll */ }
-        if (__atomic_load_n(&me->pending, __ATOMIC_ACQUIRE) == 0) futex(&me->pending, FUTEX_WAIT_PRIVATE, 0);
-    }
+    wait_pending(&me->pending);
     for (unsigned int k = 0; k < nports; k++) __atomic_exchange_n(&ports[k]->pending, 0, __ATOMIC_SEQ_CST);
 }
 

@@ -28,30 +28,8 @@
  * per side (sends that the ring's push-and-check-notify asked for). Poll mode spins on the indices
  * and never notifies.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <linux/futex.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-
-typedef uint32_t RING_IDX;
-
-/* io/ring.h's barriers: a full fence for xen_mb, acquire/release fences for rmb/wmb. */
-#define xen_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define xen_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
-/* Shared indices are read and written once each (ring.h's volatile accesses). */
-#define READ_IDX(p)     __atomic_load_n(&(p), __ATOMIC_RELAXED)
-#define WRITE_IDX(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
+#define PROG "ring"
+#include "common.h"
 
 /* struct name_sring without its ring[] (the slot size is a run-time value here). */
 struct sring {
@@ -113,46 +91,14 @@ static struct {
     struct channel front, back;
 } B;
 
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void die(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("ring: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    exit(1);
-}
-
-static long futex(int *addr, int op, int val) { return syscall(SYS_futex, addr, op, val, NULL, NULL, 0); }
-
 /* EVTCHNOP_send from `from` to `to`: set pending; wake `to` if it was not pending yet. */
 static void notify(struct channel *from, struct channel *to) {
     from->notifies++;
-    if (__atomic_exchange_n(&to->pending, 1, __ATOMIC_SEQ_CST) == 0) futex(&to->pending, FUTEX_WAKE_PRIVATE, 1);
+    kick(&to->pending);
 }
-
-static uint64_t now_ns(void);
-
-/* How long a side polls its pending word before FUTEX_WAIT: the threaded runner's idle vCPU does
- * the same before Atomics.wait (bindings/runner/worker.ts SPIN_BEFORE_WAIT_NS), so both
- * implementations pay the same wake-up policy. */
-#define SPIN_BEFORE_WAIT_NS 30000u
 
 /* Sleeps until an event is pending on `me`, and takes it (the upcall clears the pending bit). */
-static void wait_event(struct channel *me) {
-    uint64_t until = now_ns() + SPIN_BEFORE_WAIT_NS;
-    while (__atomic_exchange_n(&me->pending, 0, __ATOMIC_SEQ_CST) == 0) {
-        while (__atomic_load_n(&me->pending, __ATOMIC_ACQUIRE) == 0 && now_ns() < until) { /* poll */ }
-        if (__atomic_load_n(&me->pending, __ATOMIC_ACQUIRE) == 0) futex(&me->pending, FUTEX_WAIT_PRIVATE, 0);
-    }
-}
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+static void wait_event(struct channel *me) { wait_pending(&me->pending); }
 
 /*
  * Copies `count` whole slots from slot `idx` on between the ring and `local`, in runs that stop

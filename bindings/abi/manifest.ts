@@ -31,6 +31,21 @@ export function parseManifest(json: string): AbiManifest {
   return m;
 }
 
+/**
+ * The manifest as JSON text with every integer exact: a bigint constant (beyond 2^53) is written
+ * with all its digits, where JSON.stringify would refuse it or, through Number, round it.
+ */
+export function manifestToJson(m: AbiManifest): string {
+  const big = new Map<string, string>();
+  const text = JSON.stringify(m, (_k, v) => {
+    if (typeof v !== "bigint") return v;
+    const mark = `\u0000bigint${big.size}\u0000`;
+    big.set(mark, v.toString());
+    return mark;
+  });
+  return big.size === 0 ? text : text.replace(/"\\u0000bigint\d+\\u0000"/g, (q) => big.get(JSON.parse(q))!);
+}
+
 /** Runs `wasmFile` (default: the project's build/abi/manifest.wasm) and returns its JSON text. */
 export function manifestJson(wasmFile: string): string {
   if (!existsSync(wasmFile)) throw new Error(`${wasmFile} does not exist: run "npm run build" first`);

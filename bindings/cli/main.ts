@@ -5,7 +5,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, w
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
-import { loadManifest, type AbiManifest } from "../abi/manifest.js";
+import { loadManifest, manifestToJson, type AbiManifest } from "../abi/manifest.js";
 import { checkManifest, headersInstalled } from "../abi/check.js";
 import { RUN_USAGE, UsageError, run } from "./run.js";
 import { BENCH_USAGE, bench } from "./bench.js";
@@ -53,7 +53,7 @@ function abi(args: string[]): number {
     else console.log("abi check skipped: Xen headers not installed (Debian: apt-get install libxen-dev)");
   }
   if (!args.includes("--check")) {
-    console.log(args.includes("--summary") ? summary(m) : JSON.stringify(m, (_k, v) => (typeof v === "bigint" ? Number(v) : v)));
+    console.log(args.includes("--summary") ? summary(m) : manifestToJson(m));
     return 0;
   }
   if (args.includes("--summary")) console.log(summary(m));

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { headersInstalled } from "../../bindings/abi/check.js";
+import { loadManifest, parseManifest } from "../../bindings/abi/manifest.js";
 import { ROOT, skipWithout } from "../helpers/env.js";
 
 function xenwasm(...args: string[]) {
@@ -18,6 +19,17 @@ describe("xenwasm abi", () => {
     expect(m.arch).toBe("x86_64");
     expect(m.types["struct evtchn_alloc_unbound"]).toEqual({ size: 8, fields: { dom: 0, remote_dom: 2, port: 4 } });
     expect(m.constants.EVTCHNOP_alloc_unbound).toBe(6);
+  });
+
+  it("carries every 64-bit constant exactly, those beyond 2^53 included", () => {
+    const r = xenwasm("abi");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('"XEN_RUNSTATE_UPDATE":9223372036854775808');
+    const built = loadManifest(ROOT);
+    const big = Object.entries(built.constants).filter(([, v]) => typeof v === "bigint");
+    expect(big.length, "the manifest has constants beyond 2^53").toBeGreaterThanOrEqual(10);
+    for (const [name, v] of big) expect(r.stdout).toContain(`"${name}":${v}`);
+    expect(parseManifest(r.stdout.trim()).constants).toEqual(built.constants);
   });
 
   it("--summary counts what the layer covers", () => {

@@ -1,17 +1,11 @@
 // `xenwasm run`: boots guest modules as domains 1..N under one of the two runners, prints their
 // consoles, and exits when all have shut down (0 when all powered off).
-import { accessSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
-import { GuestLoadError, loadGuest } from "../runner/guest.js";
-import { domainNames, type GuestSpec, type RunResult } from "../runner/common.js";
-import { runDeterministic } from "../runner/deterministic.js";
-import { runThreaded } from "../runner/threaded.js";
+import { join } from "node:path";
 import { MAX_MEM_MIB, MIN_MEM_MIB } from "../toolstack/builder.js";
 import { MAX_DISKS, parseDiskArg, type DiskArg } from "../toolstack/disks.js";
-import { SECTOR_SIZE, type DiskSpec } from "../devices/blk.js";
-import type { BackendSpec } from "../runner/common.js";
+import { ConfigError, XenSystem, type SystemConfig, type SystemResult } from "../host/system.js";
 import { parseVifArg, type VifSpec } from "../toolstack/vifs.js";
 import { parseUplinkArg, type UplinkSpec } from "../devices/uplink.js";
 
@@ -42,9 +36,6 @@ interface RunArgs {
   guests: Array<{ path: string; cmdline: string; vif: VifSpec | null }>; disks: DiskArg[]; backend?: string; backendCmdline: string; pcap?: string;
   uplink?: UplinkSpec;
 }
-
-/** The backend domain `xenwasm run` starts when a disk is attached and --backend is not given. */
-export const DEFAULT_BACKEND = join(dirname(fileURLToPath(import.meta.url)), "../../../build/drivers/dom0.wasm");
 
 function intArg(opt: string, v: string | undefined, min: number, max: number): number {
   if (v === undefined) throw new UsageError(`run: ${opt} needs a value`);
@@ -103,75 +94,41 @@ export function parseRunArgs(argv: string[]): RunArgs {
   return a;
 }
 
-/** Checks each --disk image (a regular file of at least one sector, writable unless ,ro). */
-function checkDisks(disks: DiskArg[]): DiskSpec[] {
-  return disks.map((d): DiskSpec => {
-    if (d.ramBytes !== undefined) return { kind: "ram", buffer: new SharedArrayBuffer(d.ramBytes), readonly: d.readonly };
-    let st;
-    try { st = statSync(d.path); } catch (e) { throw new UsageError(`run: --disk ${d.path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}`); }
-    if (!st.isFile()) throw new UsageError(`run: --disk ${d.path}: not a regular file`);
-    if (st.size < SECTOR_SIZE || st.size % SECTOR_SIZE) throw new UsageError(`run: --disk ${d.path}: its size (${st.size} bytes) is not a whole number of ${SECTOR_SIZE}-byte sectors`);
-    try { accessSync(d.path, d.readonly ? constants.R_OK : constants.R_OK | constants.W_OK); } catch {
-      throw new UsageError(`run: --disk ${d.path}: not ${d.readonly ? "readable" : "readable and writable (add ,ro for a read-only disk)"}`);
-    }
-    return { kind: "file", path: d.path, readonly: d.readonly };
-  });
-}
-
-/** Runs `xenwasm run` with `argv`; returns the exit status. */
+/** Runs `xenwasm run` with `argv` on the host library (bindings/host/system.ts); returns the exit status. */
 export async function run(argv: string[]): Promise<number> {
   const a = parseRunArgs(argv);
-  const specs: GuestSpec[] = [];
-  const names = domainNames(a.guests.map((g) => basename(g.path).replace(/\.wasm$/, "")));
-  for (const [i, g] of a.guests.entries()) {
-    try {
-      specs.push({ module: loadGuest(g.path).module, name: names[i], cmdline: g.cmdline, memMiB: a.memMiB });
-    } catch (e) {
-      if (e instanceof GuestLoadError) throw new UsageError(`run: ${e.message}`);
-      throw e;
-    }
-  }
-  let backend: BackendSpec | undefined;
-  const vifs = a.guests.flatMap((g, i) => (g.vif ? [{ frontend: i + 1, spec: g.vif }] : []));
-  if (a.disks.length || vifs.length || a.backend) {
-    const path = a.backend ?? DEFAULT_BACKEND;
-    let module: WebAssembly.Module;
-    try { module = loadGuest(path).module; } catch (e) {
-      if (e instanceof GuestLoadError) throw new UsageError(`run: backend: ${e.message}${a.backend ? "" : " (run npm run build)"}`);
-      throw e;
-    }
-    backend = {
-      module, name: "dom0", memMiB: a.memMiB, cmdline: a.backendCmdline, disks: checkDisks(a.disks), vifs, pcap: a.pcap, uplink: a.uplink,
-      onUplink: (port) => {
-        const u = a.uplink!, host = (h: string) => (h.includes(":") ? `[${h}]` : h);
-        process.stderr.write(`xenwasm: uplink: udp ${host(u.local.host)}:${port} <-> ${host(u.remote.host)}:${u.remote.port} ` +
-          `(a TAP joins with: socat TUN:10.0.0.1/24,tun-type=tap,iff-no-pi,iff-up UDP-DATAGRAM:${host(u.local.host)}:${port},bind=${host(u.remote.host)}:${u.remote.port})\n`);
-      },
-    };
-    if (a.pcap !== undefined) {
-      try { accessSync(dirname(a.pcap) || ".", constants.W_OK); } catch { throw new UsageError(`run: --pcap ${a.pcap}: its directory is not writable`); }
-    }
-  }
   let socketDir: string | undefined;
   if (!a.xenstoreSocket) {
     socketDir = mkdtempSync(join(tmpdir(), "xenwasm-"));
     a.xenstoreSocket = join(socketDir, "xenstored.sock");
   }
-  process.stderr.write(`xenwasm: xenstore socket: ${a.xenstoreSocket} (XENSTORED_PATH=${a.xenstoreSocket} xenstore-ls)\n`);
-  const opts = {
-    guests: specs, seed: a.seed, spin: a.spin, xenstoreSocket: a.xenstoreSocket, backend,
-    output: (line: string) => process.stdout.write(line + "\n"),
-    log: (line: string) => process.stderr.write(`xenwasm: ${line}\n`),
+  const config: SystemConfig = {
+    guests: a.guests.map((g) => ({ wasm: g.path, cmdline: g.cmdline, memMiB: a.memMiB, vif: g.vif ?? false })),
+    runner: a.runner, seed: a.seed, spin: a.spin, pcap: a.pcap, uplink: a.uplink, xenstoreSocket: a.xenstoreSocket,
+    disks: a.disks.map((d) => (d.ramBytes !== undefined ? { ramBytes: d.ramBytes, readonly: d.readonly } : { path: d.path, readonly: d.readonly })),
+    backend: a.backend !== undefined || a.disks.length || a.guests.some((g) => g.vif) ? { wasm: a.backend, cmdline: a.backendCmdline, memMiB: a.memMiB } : undefined,
+    onUplink: (port) => {
+      const u = a.uplink!, host = (h: string) => (h.includes(":") ? `[${h}]` : h);
+      process.stderr.write(`xenwasm: uplink: udp ${host(u.local.host)}:${port} <-> ${host(u.remote.host)}:${u.remote.port} ` +
+        `(a TAP joins with: socat TUN:10.0.0.1/24,tun-type=tap,iff-no-pi,iff-up UDP-DATAGRAM:${host(u.local.host)}:${port},bind=${host(u.remote.host)}:${u.remote.port})\n`);
+    },
+    onConsole: (l) => process.stdout.write(`[${l.domain}] ${l.text}\n`),
+    onLog: (line) => process.stderr.write(`xenwasm: ${line}\n`),
+    // Where xenstored listens, once it does (a bad configuration is reported instead).
+    onReady: () => {
+      process.stderr.write(`xenwasm: xenstore socket: ${a.xenstoreSocket} (XENSTORED_PATH=${a.xenstoreSocket} xenstore-ls)\n`);
+      if (a.runner === "deterministic") process.stderr.write(`xenwasm: deterministic runner, seed ${a.seed}\n`);
+    },
   };
-  if (a.runner === "deterministic") process.stderr.write(`xenwasm: deterministic runner, seed ${a.seed}\n`);
-  let result: RunResult;
+  let result: SystemResult;
   try {
-    result = a.runner === "deterministic" ? await runDeterministic(opts) : await runThreaded(opts);
+    result = await XenSystem.start(config).done;
   } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(`run: ${e.message}`);
     const err = e as NodeJS.ErrnoException;
     if (err.syscall === "bind" && a.uplink) throw new UsageError(`run: --uplink: cannot bind ${a.uplink.local.host}:${a.uplink.local.port}: ${err.code ?? err.message}`);
-    if ((e as NodeJS.ErrnoException).code === "EADDRINUSE" || (e as NodeJS.ErrnoException).code === "EACCES" || /is not a socket/.test((e as Error).message)) {
-      throw new UsageError(`run: cannot listen on xenstore socket ${a.xenstoreSocket}: ${(e as Error).message}`);
+    if (err.code === "EADDRINUSE" || err.code === "EACCES" || /is not a socket/.test(err.message)) {
+      throw new UsageError(`run: cannot listen on xenstore socket ${a.xenstoreSocket}: ${err.message}`);
     }
     throw e;
   } finally {

@@ -10,6 +10,7 @@ import { publishTime } from "../hypervisor/vcpu.js";
 import type { DiskSpec } from "../devices/blk.js";
 import type { VifAttach } from "../toolstack/vifs.js";
 import type { UplinkSpec, UplinkStats } from "../devices/uplink.js";
+import type { Xenstored } from "../xenstore/xenstored.js";
 
 /** One guest to run: its compiled module and domain settings. */
 export interface GuestSpec { module: WebAssembly.Module; name: string; cmdline: string; memMiB: number }
@@ -24,6 +25,14 @@ export interface RunOptions {
   log(line: string): void;
   /** Where to expose xenstored as a Unix socket for dom0's tools (none: guests' rings only). */
   xenstoreSocket?: string;
+  /**
+   * Deterministic runner: when every guest waits for a xenstore watch, wait for the outside world
+   * (a tool on the socket, or the host API's writes) instead of reporting a deadlock; on by
+   * default when there is a socket.
+   */
+  waitForXenstore?: boolean;
+  /** Called once the domains are built and xenstored runs, before any guest starts (this thread's view). */
+  onStart?: (run: RunContext) => void;
   /** Threaded runner: idle domains spin instead of sleeping in Atomics.wait (benchmarks). */
   spin?: boolean;
   /** Deterministic runner: stop when virtual time passes this (ns); default 1 hour. */
@@ -45,6 +54,9 @@ export interface BackendSpec {
   /** Called once the uplink's socket is bound, with its local port. */
   onUplink?: (localPort: number) => void;
 }
+
+/** What a running system offers its host while it runs (RunOptions.onStart): the main thread's hypervisor, xenstored and domains. */
+export interface RunContext { hypervisor: Hypervisor; xenstored: Xenstored; domains: Domain[] }
 
 /** How one domain ended. */
 export interface DomainResult {

@@ -141,13 +141,15 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
 
   let error: string | undefined;
   if (opts.xenstoreSocket) await xsd.listen(opts.xenstoreSocket);
+  const waitForXenstore = opts.waitForXenstore ?? opts.xenstoreSocket !== undefined;
+  opts.onStart?.({ hypervisor: hv, xenstored: xsd, domains: hv.domains() });
   try {
     for (let steps = 0; domUs.some((g) => !g.done); steps++) {
       try {
         step(null);
       } catch (e) {
         // Idle guests with xenstore watches wait for the outside world (xenstore-write, ...).
-        if (!(e instanceof Deadlock) || !opts.xenstoreSocket || !xsd.guestsWaitForInput()) throw e;
+        if (!(e instanceof Deadlock) || !waitForXenstore || !xsd.guestsWaitForInput()) throw e;
         await new Promise<void>((resolve) => { xsd.onExternalInput = resolve; });
         xsd.onExternalInput = () => {};
         continue;

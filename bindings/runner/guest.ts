@@ -64,6 +64,11 @@ export function loadGuest(path: string): GuestModule {
   } catch (e) {
     throw new GuestLoadError(`${path}: cannot read guest: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  return compileGuest(bytes, path);
+}
+
+/** Compiles and checks `bytes` as a xenwasm guest (`path` names it in messages); throws GuestLoadError. */
+export function compileGuest(bytes: Uint8Array<ArrayBuffer>, path: string): GuestModule {
   if (!WebAssembly.validate(bytes)) throw new GuestLoadError(`${path}: not a valid WebAssembly module`);
   const module = new WebAssembly.Module(bytes);
   const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));

@@ -62,6 +62,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
     }
     be.onUplink?.(uplink.localPort);
   }
+  opts.onStart?.({ hypervisor: hv, xenstored: xsd, domains: hv.domains() });
   const descriptors = hv.domains().map((d) => d.desc);
   const results = new Map<number, DomainResult>();
   let error: string | undefined;

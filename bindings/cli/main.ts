@@ -9,6 +9,7 @@ import { loadManifest, manifestToJson, type AbiManifest } from "../abi/manifest.
 import { checkManifest, headersInstalled } from "../abi/check.js";
 import { RUN_USAGE, UsageError, run } from "./run.js";
 import { BENCH_USAGE, bench } from "./bench.js";
+import { INIT_USAGE, init } from "./init.js";
 
 /** The package root (this file is dist/bindings/cli/main.js). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -26,9 +27,12 @@ commands:
                       the same when the headers are installed, else say how to get them
   run                 boot guests as Xen domains and print their consoles:
 ${RUN_USAGE.split("\n").map((l) => "    " + l).join("\n")}
-  bench ring|blk      the shared ring between two domains, next to a native C reference;
-                      blkfront against dom0's blkback over a RAM disk:
+  bench ring|blk|net  the shared ring between two domains, next to a native C reference;
+                      blkfront against dom0's blkback over a RAM disk; frames through
+                      dom0's switch next to native C and Linux's veth:
 ${BENCH_USAGE.split("\n").map((l) => "    " + l).join("\n")}
+  init DIR            a new kernel project on xenwasm (docs/porting.md):
+${INIT_USAGE.split("\n").map((l) => "    " + l).join("\n")}
   demo                the README's main job: the ABI summary, hello (deterministic runner),
                       the two-domain pingpong, a disk copy through blkfront and dom0's
                       blkback, and two guests pinging each other through dom0's switch with a
@@ -137,6 +141,7 @@ export async function main(argv: string[]): Promise<number> {
     case "run": return run(rest);
     case "demo": return demo(rest);
     case "bench": return bench(rest);
+    case "init": return init(rest);
     case undefined: case "help": case "--help": case "-h": console.log(USAGE); return cmd === undefined ? 2 : 0;
     default: throw new UsageError(`unknown command '${cmd}' (try 'xenwasm help')`);
   }

@@ -1,6 +1,6 @@
 // Option-value parsing the benchmark commands share: each failure is one UsageError line
 // prefixed with the command ("bench ring: --qd must be ...").
-import { UsageError } from "./run.js";
+import { UsageError } from "./errors.js";
 
 /** Parsers of option values for command `cmd`; each throws UsageError with one line. */
 export function optionParsers(cmd: string) {

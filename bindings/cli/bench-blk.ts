@@ -3,16 +3,27 @@
 import { Table, loadNote, median, si, ROOT } from "../bench/common.js";
 import { BLK_WORKLOADS, runBlkWorkload, type BlkResult, type BlkWorkload } from "../bench/blk.js";
 import { optionParsers } from "./args.js";
+import { tokenize, usage, type CommandSpec } from "./options.js";
+
+/** `xenwasm bench blk`'s options (`xenwasm help bench blk`). */
+export const BENCH_BLK_SPEC: CommandSpec = {
+  name: "bench blk",
+  summary: "blkfront against dom0's blkback over a RAM disk",
+  about: "blkfront (a guest) against dom0's blkback over a RAM disk, threaded runner; the table goes to stdout (stderr with --json, which prints a JSON array on stdout), progress to stderr",
+  options: [
+    { name: "workload", value: "NAME,...", help: `${BLK_WORKLOADS.map((w) => w.name).join(", ")} (default: all)` },
+    { name: "mode", value: "poll|event", help: "a list (default poll,event)" },
+    { name: "ops", value: "N", help: "requests per run (default 200000; a quarter at queue depth 1)" },
+    { name: "runs", value: "N", help: "runs per workload and mode; the median is reported (default 3)" },
+    { name: "disk-mib", value: "N", help: "the RAM disk's size (default 256)" },
+    { name: "front", value: "STR", help: "blkfront's options, e.g. \"persistent=0\"" },
+    { name: "back", value: "STR", help: "dom0's command line, e.g. \"features=none\"" },
+    { name: "json", help: "a JSON array on stdout" },
+  ],
+};
 
 /** Usage text of `xenwasm bench blk`. */
-export const BENCH_BLK_USAGE = `xenwasm bench blk [--workload NAME,...] [--mode poll|event] [--ops N] [--runs N] [--disk-mib N]
-                [--front STR] [--back STR] [--json]
-  blkfront (a guest) against dom0's blkback over a RAM disk, threaded runner; workloads
-  ${BLK_WORKLOADS.map((w) => w.name).join(", ")} (default: all); --mode takes a list
-  (default poll,event); --ops per run (default 200000; a quarter at queue depth 1); --runs
-  (default 3, the median is reported); --front/--back: blkfront options and dom0's command line
-  (e.g. --front "persistent=0" --back "features=none"); the table goes to stdout (stderr with
-  --json, which prints a JSON array on stdout), progress to stderr`;
+export const BENCH_BLK_USAGE = usage(BENCH_BLK_SPEC);
 
 /** The parsed options of `xenwasm bench blk`. */
 export interface BenchBlkArgs { workloads: BlkWorkload[]; modes: Array<"poll" | "event">; ops: number; runs: number; diskMiB: number; front: string; back: string; json: boolean }
@@ -22,23 +33,20 @@ const { fail, number, words } = optionParsers("bench blk");
 /** Parses the arguments of `xenwasm bench blk`; throws UsageError with one line. */
 export function parseBenchBlkArgs(argv: string[]): BenchBlkArgs {
   const a: BenchBlkArgs = { workloads: BLK_WORKLOADS, modes: ["poll", "event"], ops: 200_000, runs: 3, diskMiB: 256, front: "", back: "", json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => { const v = argv[++i]; if (v === undefined || v.startsWith("--")) fail(`${arg} needs a value`); return v!; };
-    switch (arg) {
-      case "--workload":
-        a.workloads = value().split(",").map((n) => BLK_WORKLOADS.find((w) => w.name === n) ?? fail(`unknown workload '${n}' (expected ${BLK_WORKLOADS.map((w) => w.name).join(", ")})`));
+  for (const t of tokenize(BENCH_BLK_SPEC, argv)) {
+    if (t.kind === "positional") { fail(`unexpected argument '${t.value}'`); continue; }
+    const arg = `--${t.name}`, v = t.value!;
+    switch (t.name) {
+      case "workload":
+        a.workloads = v.split(",").map((n) => BLK_WORKLOADS.find((w) => w.name === n) ?? fail(`unknown workload '${n}' (expected ${BLK_WORKLOADS.map((w) => w.name).join(", ")})`));
         break;
-      case "--mode":
-        a.modes = words(arg, value(), ["poll", "event"] as const);
-        break;
-      case "--ops": a.ops = number(arg, value(), 1, 100_000_000); break;
-      case "--runs": a.runs = number(arg, value(), 1, 100); break;
-      case "--disk-mib": a.diskMiB = number(arg, value(), 1, 4096); break;
-      case "--front": a.front = value(); break;
-      case "--back": a.back = value(); break;
-      case "--json": a.json = true; break;
-      default: fail(arg.startsWith("-") ? `unknown option '${arg}'` : `unexpected argument '${arg}'`);
+      case "mode": a.modes = words(arg, v, ["poll", "event"] as const); break;
+      case "ops": a.ops = number(arg, v, 1, 100_000_000); break;
+      case "runs": a.runs = number(arg, v, 1, 100); break;
+      case "disk-mib": a.diskMiB = number(arg, v, 1, 4096); break;
+      case "front": a.front = v; break;
+      case "back": a.back = v; break;
+      case "json": a.json = true; break;
     }
   }
   for (const w of a.workloads) if (w.bs > a.diskMiB << 20) fail(`--disk-mib ${a.diskMiB} is smaller than one ${w.bs}-byte block`);

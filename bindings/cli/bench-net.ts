@@ -3,20 +3,29 @@
 import { Table, loadNote, si } from "../bench/common.js";
 import { NET_DEFAULT_FRAMES, benchNet, type NetConfig, type NetImpl, type NetMode, type NetResult, type NetSize, type NetWorkload } from "../bench/net.js";
 import { optionParsers } from "./args.js";
+import { tokenize, usage, type CommandSpec } from "./options.js";
+
+/** `xenwasm bench net`'s options (`xenwasm help bench net`). */
+export const BENCH_NET_SPEC: CommandSpec = {
+  name: "bench net",
+  summary: "frames through dom0's switch, next to native C and Linux's veth",
+  about: "frames from a guest through netfront, netback and dom0's switch to another guest's netfront (guest-guest) or to dom0's sink (guest-sink), every byte checked, threaded runner; beside the native C reference (the same netif ring work between threads, gcc -O2) and, as root with ip and iperf3, Linux's own path between two network namespaces over a veth pair (iperf3 UDP 64-byte frames and TCP); --workload, --size, --mode, --queues and --impl take comma-separated lists (every combination runs); the table goes to stdout (stderr with --json, which prints a JSON array on stdout), progress to stderr",
+  options: [
+    { name: "workload", value: "guest-guest|guest-sink", help: "default both" },
+    { name: "size", value: "64|1514|gso", help: "64-byte frames, 1514-byte frames, 64 KiB TCP GSO frames (default all)" },
+    { name: "mode", value: "poll|event", help: "spinning vCPUs, or event channels (default both)" },
+    { name: "queues", value: "1|2", help: "netif queues (default 1)" },
+    { name: "frames", value: "N", help: `frames per run (default per size: 64: ${NET_DEFAULT_FRAMES["64"]}, 1514: ${NET_DEFAULT_FRAMES["1514"]}, gso: ${NET_DEFAULT_FRAMES.gso})` },
+    { name: "runs", value: "N", help: "runs of each implementation; rows are medians (default 3)" },
+    { name: "impl", value: "xenwasm|native-c", help: "which implementations run (default both)" },
+    { name: "linux-seconds", value: "N", help: "seconds of each iperf3 run on the veth path (default 3)" },
+    { name: "no-linux", help: "no Linux measurement" },
+    { name: "json", help: "a JSON array on stdout" },
+  ],
+};
 
 /** Usage text of `xenwasm bench net`. */
-export const BENCH_NET_USAGE = `xenwasm bench net [--workload guest-guest|guest-sink] [--size 64|1514|gso] [--mode poll|event]
-                [--queues 1|2] [--frames N] [--runs N] [--impl xenwasm|native-c] [--linux-seconds N|--no-linux] [--json]
-  frames from a guest through netfront, netback and dom0's switch to another guest's netfront
-  (guest-guest) or to dom0's sink (guest-sink), every byte checked, threaded runner; sizes:
-  64-byte frames, 1514-byte frames, 64 KiB TCP GSO frames; beside the native C reference (the
-  same netif ring work between threads, gcc -O2) and, as root with ip and iperf3, Linux's own
-  path between two network namespaces over a veth pair (iperf3 UDP 64-byte frames and TCP,
-  --linux-seconds each, default 3). --workload, --size, --mode, --queues and --impl take
-  comma-separated lists (every combination runs); defaults: all workloads and sizes, both
-  modes, --queues 1, --frames per size (64: ${NET_DEFAULT_FRAMES["64"]}, 1514: ${NET_DEFAULT_FRAMES["1514"]}, gso: ${NET_DEFAULT_FRAMES.gso}), --runs 3 (medians);
-  the table goes to stdout (stderr with --json, which prints a JSON array on stdout), progress
-  to stderr`;
+export const BENCH_NET_USAGE = usage(BENCH_NET_SPEC);
 
 /** The parsed options of `xenwasm bench net`. */
 export interface BenchNetArgs { configs: NetConfig[]; runs: number; impls: NetImpl[]; linuxSeconds: number | null; json: boolean }
@@ -27,21 +36,20 @@ const { fail, number, numbers, words } = optionParsers("bench net");
 export function parseBenchNetArgs(argv: string[]): BenchNetArgs {
   let workloads: NetWorkload[] = ["guest-guest", "guest-sink"], sizes: NetSize[] = ["64", "1514", "gso"], modes: NetMode[] = ["poll", "event"];
   let queues = [1], impls: NetImpl[] = ["native-c", "xenwasm"], frames: number | null = null, runs = 3, linuxSeconds: number | null = 3, json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => { const v = argv[++i]; if (v === undefined || v.startsWith("--")) fail(`${arg} needs a value`); return v!; };
-    switch (arg) {
-      case "--workload": workloads = words(arg, value(), ["guest-guest", "guest-sink"] as const); break;
-      case "--size": sizes = words(arg, value(), ["64", "1514", "gso"] as const); break;
-      case "--mode": modes = words(arg, value(), ["poll", "event"] as const); break;
-      case "--queues": queues = numbers(arg, value(), 1, 2); break;
-      case "--impl": impls = words(arg, value(), ["native-c", "xenwasm"] as const); break;
-      case "--frames": frames = number(arg, value(), 1, 100_000_000); break;
-      case "--runs": runs = number(arg, value(), 1, 100); break;
-      case "--linux-seconds": linuxSeconds = number(arg, value(), 1, 60); break;
-      case "--no-linux": linuxSeconds = null; break;
-      case "--json": json = true; break;
-      default: fail(arg.startsWith("-") ? `unknown option '${arg}'` : `unexpected argument '${arg}'`);
+  for (const t of tokenize(BENCH_NET_SPEC, argv)) {
+    if (t.kind === "positional") { fail(`unexpected argument '${t.value}'`); continue; }
+    const arg = `--${t.name}`, v = t.value!;
+    switch (t.name) {
+      case "workload": workloads = words(arg, v, ["guest-guest", "guest-sink"] as const); break;
+      case "size": sizes = words(arg, v, ["64", "1514", "gso"] as const); break;
+      case "mode": modes = words(arg, v, ["poll", "event"] as const); break;
+      case "queues": queues = numbers(arg, v, 1, 2); break;
+      case "impl": impls = words(arg, v, ["native-c", "xenwasm"] as const); break;
+      case "frames": frames = number(arg, v, 1, 100_000_000); break;
+      case "runs": runs = number(arg, v, 1, 100); break;
+      case "linux-seconds": linuxSeconds = number(arg, v, 1, 60); break;
+      case "no-linux": linuxSeconds = null; break;
+      case "json": json = true; break;
     }
   }
   impls = (["native-c", "xenwasm"] as const).filter((i) => impls.includes(i));

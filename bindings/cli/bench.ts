@@ -5,19 +5,31 @@ import { Table, loadNote, si } from "../bench/common.js";
 import { NativeError } from "../bench/native.js";
 import { GuestLoadError } from "../runner/guest.js";
 import { RING_LIMITS, RingBenchError, benchRing, ringSize, type RingConfig, type RingImpl, type RingMode, type RingResult } from "../bench/ring.js";
-import { UsageError } from "./run.js";
+import { UsageError } from "./errors.js";
 import { optionParsers } from "./args.js";
+import { tokenize, usage, type CommandSpec } from "./options.js";
 import { BENCH_BLK_USAGE, benchBlkCommand } from "./bench-blk.js";
 import { BENCH_NET_USAGE, benchNetCommand } from "./bench-net.js";
 
+/** `xenwasm bench ring`'s options (`xenwasm help bench ring`). */
+export const BENCH_RING_SPEC: CommandSpec = {
+  name: "bench ring",
+  summary: "the shared ring between two domains, next to a native C reference",
+  about: "a front and a back domain echo requests through one shared ring (threaded runner), next to the native C reference (two pthreads, gcc -O2); --slot, --ring-pages, --qd, --mode and --impl take comma-separated lists (every combination runs); the table goes to stdout (stderr with --json, which prints a JSON array on stdout), progress to stderr",
+  options: [
+    { name: "slot", value: "BYTES", help: "bytes per slot, 8..4032, a multiple of 8 (default 112, a blkif request)" },
+    { name: "ring-pages", value: "N", help: "ring pages, 1..16 (default 1)" },
+    { name: "qd", value: "N", help: "requests in flight, at most the ring's slots (default 32)" },
+    { name: "mode", value: "poll|event", help: "spinning sides, or event channels with 30 us of polling before sleeping (default both)" },
+    { name: "requests", value: "N", help: "requests per run (default 500000)" },
+    { name: "runs", value: "N", help: "runs of each implementation; the table gives medians (default 3)" },
+    { name: "impl", value: "xenwasm|native-c", help: "which implementations run (default both)" },
+    { name: "json", help: "a JSON array on stdout" },
+  ],
+};
+
 /** Usage text of `xenwasm bench ring`. */
-export const BENCH_RING_USAGE = `xenwasm bench ring [--slot BYTES] [--ring-pages N] [--qd N] [--mode poll|event] [--requests N]
-                 [--runs N] [--impl xenwasm|native-c] [--json]
-  a front and a back domain echo requests through one shared ring (threaded runner), next to
-  the native C reference (two pthreads, gcc -O2); --slot, --ring-pages, --qd, --mode and --impl
-  take comma-separated lists (every combination runs); defaults: --slot 112 --ring-pages 1
-  --qd 32 --mode poll,event --requests 500000 --runs 3; the table goes to stdout (stderr with
-  --json, which prints a JSON array on stdout), progress to stderr`;
+export const BENCH_RING_USAGE = usage(BENCH_RING_SPEC);
 
 /** The parsed options of `xenwasm bench ring`. */
 export interface BenchRingArgs { configs: RingConfig[]; runs: number; impls: RingImpl[]; json: boolean }
@@ -28,19 +40,18 @@ const { fail, number, numbers, words } = optionParsers("bench ring");
 export function parseBenchRingArgs(argv: string[]): BenchRingArgs {
   let slots = [112], pages = [1], qds = [32], modes: RingMode[] = ["poll", "event"], impls: RingImpl[] = ["native-c", "xenwasm"];
   let requests = 500_000, runs = 3, json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => { const v = argv[++i]; if (v === undefined || v.startsWith("--")) fail(`${arg} needs a value`); return v!; };
-    switch (arg) {
-      case "--slot": slots = numbers(arg, value(), RING_LIMITS.slotMin, RING_LIMITS.slotMax); break;
-      case "--ring-pages": pages = numbers(arg, value(), 1, RING_LIMITS.pagesMax); break;
-      case "--qd": qds = numbers(arg, value(), 1, 4096); break;
-      case "--mode": modes = words(arg, value(), ["poll", "event"] as const); break;
-      case "--impl": impls = words(arg, value(), ["native-c", "xenwasm"] as const); break;
-      case "--requests": requests = number(arg, value(), 1, RING_LIMITS.requestsMax); break;
-      case "--runs": runs = number(arg, value(), 1, 100); break;
-      case "--json": json = true; break;
-      default: fail(arg.startsWith("-") ? `unknown option '${arg}'` : `unexpected argument '${arg}'`);
+  for (const t of tokenize(BENCH_RING_SPEC, argv)) {
+    if (t.kind === "positional") { fail(`unexpected argument '${t.value}'`); continue; }
+    const arg = `--${t.name}`, v = t.value!;
+    switch (t.name) {
+      case "slot": slots = numbers(arg, v, RING_LIMITS.slotMin, RING_LIMITS.slotMax); break;
+      case "ring-pages": pages = numbers(arg, v, 1, RING_LIMITS.pagesMax); break;
+      case "qd": qds = numbers(arg, v, 1, 4096); break;
+      case "mode": modes = words(arg, v, ["poll", "event"] as const); break;
+      case "impl": impls = words(arg, v, ["native-c", "xenwasm"] as const); break;
+      case "requests": requests = number(arg, v, 1, RING_LIMITS.requestsMax); break;
+      case "runs": runs = number(arg, v, 1, 100); break;
+      case "json": json = true; break;
     }
   }
   for (const s of slots) if (s % 8) fail(`--slot must be a multiple of 8 (a u64 id, then u64 payload words), not '${s}'`);

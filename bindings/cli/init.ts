@@ -4,15 +4,22 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { ROOT } from "../bench/common.js";
-import { UsageError } from "./run.js";
+import { UsageError } from "./errors.js";
+import { tokenize, usage, type CommandSpec } from "./options.js";
+
+/** `xenwasm init`'s options (`xenwasm help init`). */
+export const INIT_SPEC: CommandSpec = {
+  name: "init",
+  summary: "a new kernel project on xenwasm (docs/porting.md)",
+  args: "DIR",
+  about: "writes a kernel project into DIR (new or empty): package.json (xenwasm, assemblyscript and vitest), asconfig.json extending xenwasm's compiler preset, kernel/main.ts (a hello kernel), test/kernel.test.ts (boots it with the host library); then: cd DIR && npm install && npm test (docs/porting.md)",
+  options: [
+    { name: "xenwasm", value: "SPEC", help: "the dependency spec for xenwasm (default ^VERSION of this package; a tarball path or a file: URL works too)" },
+  ],
+};
 
 /** Usage text of `xenwasm init`. */
-export const INIT_USAGE = `xenwasm init DIR [--xenwasm SPEC]
-  writes a kernel project into DIR (new or empty): package.json (xenwasm, assemblyscript and
-  vitest), asconfig.json extending xenwasm's compiler preset, kernel/main.ts (a hello kernel),
-  test/kernel.test.ts (boots it with the host library); then: cd DIR && npm install && npm test.
-  --xenwasm: the dependency spec for xenwasm (default ^VERSION of this package; a tarball path
-  or a file: URL works too)`;
+export const INIT_USAGE = usage(INIT_SPEC);
 
 /** The files of a new project named `name` depending on xenwasm through `spec`. */
 export function scaffold(name: string, spec: string): Record<string, string> {
@@ -76,14 +83,10 @@ npm start       # xenwasm run build/kernel.wasm
 /** Runs `xenwasm init` with `argv`; returns the exit status. */
 export async function init(argv: string[]): Promise<number> {
   let dir: string | undefined, spec: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--xenwasm") {
-      spec = argv[++i];
-      if (spec === undefined || spec.startsWith("--")) throw new UsageError("init: --xenwasm needs a value");
-    } else if (a.startsWith("-")) throw new UsageError(`init: unknown option '${a}'`);
-    else if (dir === undefined) dir = a;
-    else throw new UsageError(`init: unexpected argument '${a}'`);
+  for (const t of tokenize(INIT_SPEC, argv)) {
+    if (t.kind === "option") spec = t.value;
+    else if (dir === undefined) dir = t.value;
+    else throw new UsageError(`init: unexpected argument '${t.value}'`);
   }
   if (dir === undefined) throw new UsageError("init: which directory? (xenwasm init DIR)");
   const target = resolve(dir);

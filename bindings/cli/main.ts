@@ -7,37 +7,56 @@ import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { loadManifest, manifestToJson, type AbiManifest } from "../abi/manifest.js";
 import { checkManifest, headersInstalled } from "../abi/check.js";
-import { RUN_USAGE, UsageError, run } from "./run.js";
-import { BENCH_USAGE, bench } from "./bench.js";
-import { INIT_USAGE, init } from "./init.js";
+import { RUN_SPEC, UsageError, run } from "./run.js";
+import { BENCH_RING_SPEC, bench } from "./bench.js";
+import { BENCH_BLK_SPEC } from "./bench-blk.js";
+import { BENCH_NET_SPEC } from "./bench-net.js";
+import { INIT_SPEC, init } from "./init.js";
+import { tokenize, usage, type CommandSpec } from "./options.js";
 
 /** The package root (this file is dist/bindings/cli/main.js). */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 export { UsageError };
 
+/** `xenwasm abi`'s options (`xenwasm help abi`). */
+const ABI_SPEC: CommandSpec = {
+  name: "abi",
+  summary: "the ABI manifest as JSON, its summary, or its check against Xen's headers",
+  about: "prints the ABI manifest (JSON, every integer exact): every struct size, member offset and constant of assembly/xen/, as the AssemblyScript compiler computed them",
+  options: [
+    { name: "summary", help: "counts per header instead of the JSON" },
+    { name: "check", help: "compares every manifest entry with gcc on the Xen headers (Debian's libxen-dev); exit 1 on a difference" },
+    { name: "check-if-installed", help: "the same when the headers are installed, else says how to get them" },
+  ],
+};
+
+/** `xenwasm demo` (no options). */
+const DEMO_SPEC: CommandSpec = {
+  name: "demo",
+  summary: "what npm start shows: the ABI layer, hello, pingpong, a disk copy, a ping over the switch",
+  about: "the README's main job: the ABI summary, hello (deterministic runner), the two-domain pingpong, a disk copy through blkfront and dom0's blkback, and two guests pinging each other through dom0's switch with a capture for tshark (threaded runner)",
+  options: [],
+};
+
+/** Every command's table, for `xenwasm help COMMAND`. */
+const COMMANDS: CommandSpec[] = [ABI_SPEC, RUN_SPEC, BENCH_RING_SPEC, BENCH_BLK_SPEC, BENCH_NET_SPEC, INIT_SPEC, DEMO_SPEC];
+
 const USAGE = `usage: xenwasm <command> [options]
 
 commands:
-  abi                 print the ABI manifest (JSON): every struct size, member offset and
-                      constant of assembly/xen/, as the AssemblyScript compiler computed them
-  abi --summary       print counts per header instead of the JSON
-  abi --check         compare every manifest entry with gcc on the Xen headers (libxen-dev)
-  abi --check-if-installed
-                      the same when the headers are installed, else say how to get them
-  run                 boot guests as Xen domains and print their consoles:
-${RUN_USAGE.split("\n").map((l) => "    " + l).join("\n")}
-  bench ring|blk|net  the shared ring between two domains, next to a native C reference;
-                      blkfront against dom0's blkback over a RAM disk; frames through
-                      dom0's switch next to native C and Linux's veth:
-${BENCH_USAGE.split("\n").map((l) => "    " + l).join("\n")}
-  init DIR            a new kernel project on xenwasm (docs/porting.md):
-${INIT_USAGE.split("\n").map((l) => "    " + l).join("\n")}
-  demo                the README's main job: the ABI summary, hello (deterministic runner),
-                      the two-domain pingpong, a disk copy through blkfront and dom0's
-                      blkback, and two guests pinging each other through dom0's switch with a
-                      capture for tshark (threaded runner)
-  help                print this text`;
+${COMMANDS.map((c) => `  ${c.name.padEnd(14)}${c.summary}`).join("\n")}
+  help COMMAND  a command's options, from its option table (xenwasm help run, xenwasm help bench net)`;
+
+/** `xenwasm help [COMMAND]`: the overview, or a command's usage generated from its table. */
+function help(args: string[]): number {
+  if (args.length === 0) { console.log(USAGE); return 0; }
+  const name = args.join(" ");
+  const spec = COMMANDS.find((c) => c.name === name);
+  if (!spec) throw new UsageError(`help: no command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(", ")})`);
+  console.log(usage(spec));
+  return 0;
+}
 
 function summary(m: AbiManifest): string {
   const fields = Object.values(m.types).reduce((n, t) => n + Object.keys(t.fields).length, 0);
@@ -49,8 +68,7 @@ function summary(m: AbiManifest): string {
 }
 
 function abi(args: string[]): number {
-  const known = new Set(["--summary", "--check", "--check-if-installed"]);
-  for (const a of args) if (!known.has(a)) throw new UsageError(`abi: unknown option '${a}' (expected --summary or --check)`);
+  for (const t of tokenize(ABI_SPEC, args)) if (t.kind === "positional") throw new UsageError(`abi: unexpected argument '${t.value}'`);
   const m = loadManifest(ROOT);
   if (args.includes("--check-if-installed")) {
     if (headersInstalled()) args = [...args, "--check"];
@@ -142,7 +160,8 @@ export async function main(argv: string[]): Promise<number> {
     case "demo": return demo(rest);
     case "bench": return bench(rest);
     case "init": return init(rest);
-    case undefined: case "help": case "--help": case "-h": console.log(USAGE); return cmd === undefined ? 2 : 0;
+    case "help": case "--help": case "-h": return help(rest);
+    case undefined: console.log(USAGE); return 2;
     default: throw new UsageError(`unknown command '${cmd}' (try 'xenwasm help')`);
   }
 }

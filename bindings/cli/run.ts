@@ -6,30 +6,39 @@ import { join } from "node:path";
 import { MAX_MEM_MIB, MIN_MEM_MIB } from "../toolstack/builder.js";
 import { MAX_DISKS, parseDiskArg, type DiskArg } from "../toolstack/disks.js";
 import { ConfigError, XenSystem, type SystemConfig, type SystemResult } from "../host/system.js";
+import { UsageError } from "./errors.js";
+import { tokenize, usage, type CommandSpec } from "./options.js";
 import { parseVifArg, type VifSpec } from "../toolstack/vifs.js";
 import { parseUplinkArg, type UplinkSpec } from "../devices/uplink.js";
 
-/** An error whose message is the whole story: printed as one line, exit status 2. */
-export class UsageError extends Error {}
+export { UsageError };
+
+/** `xenwasm run`'s options (the usage is generated from this table: `xenwasm help run`). */
+export const RUN_SPEC: CommandSpec = {
+  name: "run",
+  summary: "boot guests as Xen domains and print their consoles",
+  args: "GUEST.wasm [[--cmdline STR] [--vif SPEC] GUEST.wasm ...]",
+  about: "boots each GUEST.wasm as domains 1..N and prints their consoles (each line prefixed with the domain's name); exits when all have shut down: 0 when all powered off, 1 when one crashed, 3 for another reason, 4 when the run was stopped (every domain idle with nothing pending); --cmdline and --vif apply to the guests after them",
+  options: [
+    { name: "runner", value: "deterministic|threads", help: "deterministic (default: one thread, virtual time, the seed replays the run) or threads (a thread per domain, real time)" },
+    { name: "spin", help: "threads: idle domains keep polling instead of sleeping" },
+    { name: "seed", value: "N", help: "the deterministic runner's seed (default 1)" },
+    { name: "mem", value: "MIB", help: "memory of each domain (default 32)" },
+    { name: "stats", help: "per-domain hypercalls, events and refused grant accesses at the end (and the uplink's counters)" },
+    { name: "trace", value: "FILE", help: "writes the deterministic runner's event order" },
+    { name: "xenstore-socket", value: "PATH", help: "where xenstored listens for dom0's tools (default: a per-run path, printed at start)" },
+    { name: "disk", value: "PATH[,ro]|ram:SIZE", help: "attaches a raw image (or a zeroed RAM disk) to the first guest as xvda, xvdb, ... (,ro: read-only), served by domain 0" },
+    { name: "backend", value: "DOM0.wasm", help: "domain 0's WebAssembly backend domain (default build/drivers/dom0.wasm, started when there is a disk or a vif)" },
+    { name: "backend-cmdline", value: "STR", help: "domain 0's command line, e.g. \"features=none\"" },
+    { name: "pcap", value: "FILE", help: "records every frame dom0's switch forwards (libpcap, for tshark or wireshark)" },
+    { name: "uplink", value: "local=[HOST:]PORT,remote=[HOST:]PORT", help: "threads: joins the switch to the host over UDP, one Ethernet frame per datagram (QEMU's -netdev dgram), binding local (HOST defaults to 127.0.0.1) and exchanging frames with remote, e.g. socat's TAP bridge (docs/net.md)" },
+    { name: "cmdline", value: "STR", help: "the command line of the guests after it" },
+    { name: "vif", value: "SPEC", help: "a vif on dom0's switch for the guests after it: on, none, or mac=..,mtu=..,rate=10Mb/s[@50ms],queues=N,features=all|none (MACs default to 00:16:3e:00:00:<domid>)" },
+  ],
+};
 
 /** Usage text of `xenwasm run`. */
-export const RUN_USAGE = `xenwasm run [--runner deterministic|threads] [--spin] [--seed N] [--mem MIB] [--stats] [--trace FILE]
-            [--xenstore-socket PATH] [--disk PATH[,ro] ...] [--backend DOM0.wasm] [--backend-cmdline STR]
-            [--pcap FILE] [--uplink local=[HOST:]PORT,remote=[HOST:]PORT]
-            [--cmdline STR] [--vif SPEC] GUEST.wasm [[--cmdline STR] [--vif SPEC] GUEST.wasm ...]
-  boots each GUEST.wasm as domains 1..N; --cmdline and --vif apply to the guests after them;
-  --vif gives each such guest a vif on dom0's switch (SPEC: on, none, or mac=..,mtu=..,
-  rate=10Mb/s[@50ms],queues=N,features=all|none; MACs default to 00:16:3e:00:00:<domid>);
-  --pcap records every frame dom0's switch forwards (libpcap, for tshark or wireshark);
-  --uplink joins the switch to the host over UDP, one Ethernet frame per datagram (QEMU's
-  -netdev dgram): it binds local (HOST defaults to 127.0.0.1) and exchanges frames with remote,
-  e.g. socat's TAP bridge (docs/net.md); needs --runner threads;
-  --disk attaches a raw image (or ram:SIZE, a zeroed RAM disk) to the first guest as xvda, xvdb,
-  ... (,ro: read-only), served by
-  domain 0, a WebAssembly backend domain (build/drivers/dom0.wasm unless --backend names another;
-  --backend-cmdline is its command line, e.g. "features=none");
-  --spin (threads) keeps idle domains polling instead of sleeping;
-  xenstored listens on --xenstore-socket (default: a per-run path, printed at start)`;
+export const RUN_USAGE = usage(RUN_SPEC);
 
 interface RunArgs {
   runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; xenstoreSocket?: string;
@@ -37,8 +46,7 @@ interface RunArgs {
   uplink?: UplinkSpec;
 }
 
-function intArg(opt: string, v: string | undefined, min: number, max: number): number {
-  if (v === undefined) throw new UsageError(`run: ${opt} needs a value`);
+function intArg(opt: string, v: string, min: number, max: number): number {
   if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`run: ${opt} must be a whole number from ${min} to ${max}, not '${v}'`);
   return Number(v);
 }
@@ -48,38 +56,28 @@ export function parseRunArgs(argv: string[]): RunArgs {
   const a: RunArgs = { runner: "deterministic", spin: false, seed: 1, memMiB: 32, stats: false, guests: [], disks: [], backendCmdline: "" };
   let cmdline = "";
   let vif: VifSpec | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => { const v = argv[++i]; if (v === undefined) throw new UsageError(`run: ${arg} needs a value`); return v; };
-    switch (arg) {
-      case "--runner": {
-        const v = value();
+  const wrapped = <T>(f: () => T): T => { try { return f(); } catch (e) { throw new UsageError(`run: ${(e as Error).message}`); } };
+  for (const t of tokenize(RUN_SPEC, argv)) {
+    if (t.kind === "positional") { a.guests.push({ path: t.value, cmdline, vif }); continue; }
+    const v = t.value!, opt = `--${t.name}`;
+    switch (t.name) {
+      case "runner":
         if (v !== "deterministic" && v !== "threads") throw new UsageError(`run: --runner must be 'deterministic' or 'threads', not '${v}'`);
         a.runner = v;
         break;
-      }
-      case "--seed": a.seed = intArg(arg, argv[++i], 0, 0xffffffff); break;
-      case "--mem": a.memMiB = intArg(arg, argv[++i], MIN_MEM_MIB, MAX_MEM_MIB); break;
-      case "--cmdline": cmdline = value(); break;
-      case "--stats": a.stats = true; break;
-      case "--spin": a.spin = true; break;
-      case "--trace": a.trace = value(); break;
-      case "--xenstore-socket": a.xenstoreSocket = value(); break;
-      case "--disk":
-        try { a.disks.push(parseDiskArg(value())); } catch (e) { throw new UsageError(`run: ${(e as Error).message}`); }
-        break;
-      case "--backend": a.backend = value(); break;
-      case "--backend-cmdline": a.backendCmdline = value(); break;
-      case "--vif":
-        try { vif = parseVifArg(value()); } catch (e) { throw new UsageError(`run: ${(e as Error).message}`); }
-        break;
-      case "--pcap": a.pcap = value(); break;
-      case "--uplink":
-        try { a.uplink = parseUplinkArg(value()); } catch (e) { throw new UsageError(`run: ${(e as Error).message}`); }
-        break;
-      default:
-        if (arg.startsWith("-")) throw new UsageError(`run: unknown option '${arg}'`);
-        a.guests.push({ path: arg, cmdline, vif });
+      case "seed": a.seed = intArg(opt, v, 0, 0xffffffff); break;
+      case "mem": a.memMiB = intArg(opt, v, MIN_MEM_MIB, MAX_MEM_MIB); break;
+      case "cmdline": cmdline = v; break;
+      case "stats": a.stats = true; break;
+      case "spin": a.spin = true; break;
+      case "trace": a.trace = v; break;
+      case "xenstore-socket": a.xenstoreSocket = v; break;
+      case "disk": a.disks.push(wrapped(() => parseDiskArg(v))); break;
+      case "backend": a.backend = v; break;
+      case "backend-cmdline": a.backendCmdline = v; break;
+      case "vif": vif = wrapped(() => parseVifArg(v)); break;
+      case "pcap": a.pcap = v; break;
+      case "uplink": a.uplink = wrapped(() => parseUplinkArg(v)); break;
     }
   }
   if (a.guests.length === 0) throw new UsageError("run: no guest given (usage: xenwasm run [options] GUEST.wasm ...)");

@@ -3,6 +3,7 @@
 import { Table, loadNote, median, si, ROOT } from "../bench/common.js";
 import { BLK_WORKLOADS, runBlkWorkload, type BlkResult, type BlkWorkload } from "../bench/blk.js";
 import { optionParsers } from "./args.js";
+import { fioUnavailable, runFio, type FioEngine } from "../bench/fio.js";
 import { tokenize, usage, type CommandSpec } from "./options.js";
 
 /** `xenwasm bench blk`'s options (`xenwasm help bench blk`). */
@@ -18,6 +19,8 @@ export const BENCH_BLK_SPEC: CommandSpec = {
     { name: "disk-mib", value: "N", help: "the RAM disk's size (default 256)" },
     { name: "front", value: "STR", help: "blkfront's options, e.g. \"persistent=0\"" },
     { name: "back", value: "STR", help: "dom0's command line, e.g. \"features=none\"" },
+    { name: "fio-seconds", value: "N", help: "seconds of each fio run (Linux's own block path on a tmpfs file, psync and io_uring; default 2)" },
+    { name: "no-fio", help: "no fio measurement" },
     { name: "json", help: "a JSON array on stdout" },
   ],
 };
@@ -26,13 +29,13 @@ export const BENCH_BLK_SPEC: CommandSpec = {
 export const BENCH_BLK_USAGE = usage(BENCH_BLK_SPEC);
 
 /** The parsed options of `xenwasm bench blk`. */
-export interface BenchBlkArgs { workloads: BlkWorkload[]; modes: Array<"poll" | "event">; ops: number; runs: number; diskMiB: number; front: string; back: string; json: boolean }
+export interface BenchBlkArgs { workloads: BlkWorkload[]; modes: Array<"poll" | "event">; ops: number; runs: number; diskMiB: number; front: string; back: string; json: boolean; fioSeconds: number | null }
 
 const { fail, number, words } = optionParsers("bench blk");
 
 /** Parses the arguments of `xenwasm bench blk`; throws UsageError with one line. */
 export function parseBenchBlkArgs(argv: string[]): BenchBlkArgs {
-  const a: BenchBlkArgs = { workloads: BLK_WORKLOADS, modes: ["poll", "event"], ops: 200_000, runs: 3, diskMiB: 256, front: "", back: "", json: false };
+  const a: BenchBlkArgs = { workloads: BLK_WORKLOADS, modes: ["poll", "event"], ops: 200_000, runs: 3, diskMiB: 256, front: "", back: "", json: false, fioSeconds: 2 };
   for (const t of tokenize(BENCH_BLK_SPEC, argv)) {
     if (t.kind === "positional") { fail(`unexpected argument '${t.value}'`); continue; }
     const arg = `--${t.name}`, v = t.value!;
@@ -46,6 +49,8 @@ export function parseBenchBlkArgs(argv: string[]): BenchBlkArgs {
       case "disk-mib": a.diskMiB = number(arg, v, 1, 4096); break;
       case "front": a.front = v; break;
       case "back": a.back = v; break;
+      case "fio-seconds": a.fioSeconds = number(arg, v, 1, 60); break;
+      case "no-fio": a.fioSeconds = null; break;
       case "json": a.json = true; break;
     }
   }
@@ -53,8 +58,10 @@ export function parseBenchBlkArgs(argv: string[]): BenchBlkArgs {
   return a;
 }
 
-/** A workload's median figures over its runs. */
-export type BlkRow = BlkResult & { runs: number };
+/** A workload's median figures over its runs, and fio's on the same workload (when it ran). */
+export type BlkRow = BlkResult & { runs: number; fio_psync_iops?: number | null; fio_io_uring_iops?: number | null; ratio_vs_fio?: number | null };
+
+const fioCell = (v: number | null | undefined) => (v == null ? "" : si(v));
 
 const COLUMNS = [
   { title: "workload", value: (r: BlkRow) => r.workload, left: true },
@@ -66,6 +73,9 @@ const COLUMNS = [
   { title: "notifies/op", value: (r: BlkRow) => r.notifies_per_op.toFixed(3) },
   { title: "grant ops/op", value: (r: BlkRow) => r.grant_ops_per_op.toFixed(3) },
   { title: "bytes copied/op", value: (r: BlkRow) => r.bytes_copied_per_op.toFixed(0) },
+  { title: "fio psync", value: (r: BlkRow) => fioCell(r.fio_psync_iops) },
+  { title: "fio io_uring", value: (r: BlkRow) => fioCell(r.fio_io_uring_iops) },
+  { title: "vs fio", value: (r: BlkRow) => (r.ratio_vs_fio == null ? "" : `${r.ratio_vs_fio.toFixed(2)}x`) },
 ];
 
 /** Runs `xenwasm bench blk` with `argv`; returns the exit status. */
@@ -76,6 +86,18 @@ export async function benchBlkCommand(argv: string[]): Promise<number> {
   if (note) err(`xenwasm: bench blk: note: ${note}`);
   const table = new Table(COLUMNS, a.json ? err : (line) => process.stdout.write(line + "\n"), [18, 5, 7, 4, 8, 6]);
   const rows: BlkRow[] = [];
+  // Linux's own path on the same workloads (4 KiB random I/O), once per workload: the median of --runs.
+  const fio = new Map<string, { psync: number; io_uring: number }>();
+  if (a.fioSeconds !== null) {
+    const why = fioUnavailable();
+    if (why) err(`xenwasm: bench blk: fio is not measured: ${why}`);
+    else for (const w of a.workloads.filter((x) => x.bs === 4096)) {
+      const runs = (engine: FioEngine) => median(Array.from({ length: a.runs }, () => runFio(w, engine, a.diskMiB, a.fioSeconds!)));
+      const f = { psync: runs("psync"), io_uring: runs("io_uring") };
+      fio.set(w.name, f);
+      err(`xenwasm: bench blk: fio ${w.name}: psync ${si(f.psync)} IOPS, io_uring ${si(f.io_uring)} IOPS`);
+    }
+  }
   for (const w of a.workloads) for (const mode of a.modes) {
     const samples: BlkResult[] = [];
     const ops = w.qd === 1 ? Math.max(1, Math.floor(a.ops / 4)) : a.ops;
@@ -93,6 +115,8 @@ export async function benchBlkCommand(argv: string[]): Promise<number> {
     const mid = median(samples.map((s) => s.seconds));
     const pick = samples.reduce((b, s) => (Math.abs(s.seconds - mid) < Math.abs(b.seconds - mid) ? s : b));
     const row: BlkRow = { ...pick, seconds: mid, iops: pick.ops / mid, mb_per_s: (pick.ops * pick.bs) / mid / 1e6, runs: a.runs };
+    const f = fio.get(w.name);
+    if (f) Object.assign(row, { fio_psync_iops: f.psync, fio_io_uring_iops: f.io_uring, ratio_vs_fio: row.iops / Math.max(f.psync, f.io_uring) });
     rows.push(row);
     table.row(row);
   }

@@ -10,6 +10,7 @@ import { optionParsers } from "./args.js";
 import { tokenize, usage, type CommandSpec } from "./options.js";
 import { BENCH_BLK_USAGE, benchBlkCommand } from "./bench-blk.js";
 import { BENCH_NET_USAGE, benchNetCommand } from "./bench-net.js";
+import { BENCH_EVENT_USAGE, benchEventCommand } from "./bench-event.js";
 
 /** `xenwasm bench ring`'s options (`xenwasm help bench ring`). */
 export const BENCH_RING_SPEC: CommandSpec = {
@@ -107,7 +108,7 @@ export async function benchRingCommand(argv: string[]): Promise<number> {
 }
 
 /** Usage of `xenwasm bench`: the usage of each benchmark. */
-export const BENCH_USAGE = BENCH_RING_USAGE + "\n" + BENCH_BLK_USAGE + "\n" + BENCH_NET_USAGE;
+export const BENCH_USAGE = [BENCH_RING_USAGE, BENCH_BLK_USAGE, BENCH_NET_USAGE, BENCH_EVENT_USAGE].join("\n");
 
 /** Runs `xenwasm bench <benchmark> ...`; returns the exit status. */
 export async function bench(argv: string[]): Promise<number> {
@@ -116,7 +117,8 @@ export async function bench(argv: string[]): Promise<number> {
     case "ring": return benchRingCommand(rest);
     case "blk": return benchBlkCommand(rest);
     case "net": return benchNetCommand(rest);
-    case undefined: throw new UsageError("bench: which benchmark? (xenwasm bench ring|blk|net [options])");
-    default: throw new UsageError(`bench: unknown benchmark '${which}' (expected 'ring', 'blk' or 'net')`);
+    case "event": return benchEventCommand(rest);
+    case undefined: throw new UsageError("bench: which benchmark? (xenwasm bench ring|blk|net|event [options])");
+    default: throw new UsageError(`bench: unknown benchmark '${which}' (expected 'ring', 'blk', 'net' or 'event')`);
   }
 }

@@ -11,6 +11,7 @@ import { RUN_SPEC, UsageError, run } from "./run.js";
 import { BENCH_RING_SPEC, bench } from "./bench.js";
 import { BENCH_BLK_SPEC } from "./bench-blk.js";
 import { BENCH_NET_SPEC } from "./bench-net.js";
+import { BENCH_EVENT_SPEC } from "./bench-event.js";
 import { INIT_SPEC, init } from "./init.js";
 import { tokenize, usage, type CommandSpec } from "./options.js";
 
@@ -40,7 +41,7 @@ const DEMO_SPEC: CommandSpec = {
 };
 
 /** Every command's table, for `xenwasm help COMMAND`. */
-const COMMANDS: CommandSpec[] = [ABI_SPEC, RUN_SPEC, BENCH_RING_SPEC, BENCH_BLK_SPEC, BENCH_NET_SPEC, INIT_SPEC, DEMO_SPEC];
+const COMMANDS: CommandSpec[] = [ABI_SPEC, RUN_SPEC, BENCH_RING_SPEC, BENCH_BLK_SPEC, BENCH_NET_SPEC, BENCH_EVENT_SPEC, INIT_SPEC, DEMO_SPEC];
 
 const USAGE = `usage: xenwasm <command> [options]
 

@@ -30,8 +30,7 @@ export const enum Ctl {
   NrPages = 3,
   /** GFN of shared_info, -1 while unmapped. */
   SharedInfoGfn = 4,
-  /** Futex word: bumped on every event for this domain; an idle worker waits on it. */
-  Wake = 5,
+  /** (5: unused; Wake moved to its own cache line, below.) */
   /** 1 while a single-shot timer is armed (deadline in `timer[0]`). */
   TimerArmed = 6,
   Domid = 7,
@@ -45,8 +44,7 @@ export const enum Ctl {
   Lock = 12,
   /** Hypercalls made, for --stats. */
   Hypercalls = 13,
-  /** Events delivered to this domain, for --stats. */
-  Events = 14,
+  /** (14: unused; Events moved to its own cache line, below.) */
   /** 1 while the vCPU sleeps with no timer armed (threaded runner's idle detection). */
   Idle = 15,
   /** Futex word of dom0's user space (xenstored, console daemon): bumped on events to user ports. */
@@ -58,11 +56,25 @@ export const enum Ctl {
   /** Bytes this domain's GNTTABOP_copy entries moved, low and high 32 bits (only its own thread writes them). */
   CopyBytesLo = 19,
   CopyBytesHi = 20,
+
   /** GFN of grant frame i at GrantFrames + i, -1 while unmapped. */
   GrantFrames = 32,
   /** Port bound to VIRQ v at VirqPorts + v, 0 when unbound. */
   VirqPorts = 64,
-  Size = 96,
+  // The words other threads write on every event get cache lines of their own (64 bytes, 16
+  // words): the domain's own thread writes the words above (counters, Idle) all the time, and a
+  // line written by two cores moves between them on every write.
+  /** Futex word: bumped on every event for this domain; an idle worker polls it, then waits on it. */
+  Wake = 96,
+  /**
+   * 1 while the vCPU's thread is (about to be) in Atomics.wait on Wake: wake() notifies only
+   * then. The sleeper sets it before its wait compares Wake, the waker reads it after bumping
+   * Wake (both sequentially consistent), so one of them always sees the other: no lost wake-up.
+   */
+  Sleeping = 97,
+  /** Events delivered to this domain, for --stats (written by the senders' threads). */
+  Events = 112,
+  Size = 128,
 }
 
 /** Domain life cycle. */
@@ -292,10 +304,13 @@ export class Domain {
     if (Atomics.load(this.i32, (si + PENDING) / 4 + word) & bit) this.raiseSel(si, port >>> 6);
   }
 
-  /** Wakes the domain's vCPU if it sleeps in Atomics.wait (threaded runner). */
+  /**
+   * Wakes the domain's vCPU: bumps its wake word, which a polling vCPU sees, and notifies it only
+   * when it sleeps in Atomics.wait (threaded runner; Atomics.notify costs even with no waiter).
+   */
   wake(): void {
     Atomics.add(this.ctl, Ctl.Wake, 1);
-    Atomics.notify(this.ctl, Ctl.Wake);
+    if (Atomics.load(this.ctl, Ctl.Sleeping) !== 0) Atomics.notify(this.ctl, Ctl.Wake);
   }
 
   /** Wakes dom0's user space (the harness thread serving user ports). */

@@ -38,6 +38,8 @@ export function vcpuOp(hv: Hypervisor, d: Domain, cmd: number, vcpuid: number, a
   });
 }
 
+const PVCLOCK_TSC_STABLE = k("XEN_PVCLOCK_TSC_STABLE_BIT"), VIRQ_TIMER = k("VIRQ_TIMER");
+
 /** The armed timer's deadline of `d`, or null. */
 export function timerDeadline(d: Domain): bigint | null {
   return Atomics.load(d.ctl, Ctl.TimerArmed) ? Atomics.load(d.timer, 0) : null;
@@ -48,7 +50,7 @@ export function fireTimerIfDue(d: Domain, now: bigint): boolean {
   const t = timerDeadline(d);
   if (t === null || t > now) return false;
   if (Atomics.compareExchange(d.ctl, Ctl.TimerArmed, 1, 0) !== 1) return false;
-  sendVirq(d, k("VIRQ_TIMER"));
+  sendVirq(d, VIRQ_TIMER);
   return true;
 }
 
@@ -63,7 +65,7 @@ export function publishTime(d: Domain, now: bigint): void {
   d.view.setBigUint64(t + VTI.system_time, now, true);
   d.view.setUint32(t + VTI.tsc_to_system_mul, TSC_MUL, true);
   d.view.setInt8(t + VTI.tsc_shift, TSC_SHIFT);
-  d.view.setUint8(t + VTI.flags, k("XEN_PVCLOCK_TSC_STABLE_BIT"));
+  d.view.setUint8(t + VTI.flags, PVCLOCK_TSC_STABLE);
   d.view.setUint32(t + VTI.version, ((v + 1) | 1) + 1, true);
 }
 

@@ -1,7 +1,7 @@
 // One vCPU of the threaded runner: runs one guest domain on its own thread. Hypercalls act on
 // the shared state directly; an idle domain sleeps in Atomics.wait on its wake word.
 import { parentPort, workerData } from "node:worker_threads";
-import { Ctl, DomState, setThreadCanBlock, type DomainDescriptor } from "../hypervisor/domain.js";
+import { Ctl, DomState, setThreadCanBlock, type Domain, type DomainDescriptor } from "../hypervisor/domain.js";
 import { Hypervisor, type RunnerHooks } from "../hypervisor/hypervisor.js";
 import { guestImports } from "../hypervisor/imports.js";
 import { fireTimerIfDue, publishWallclock, timerDeadline } from "../hypervisor/vcpu.js";
@@ -27,6 +27,15 @@ const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 setThreadCanBlock(true);
 
 const now = () => process.hrtime.bigint() - data.epochNs;
+/** Polling rounds between two looks at the clock (reading it costs more than a round). */
+const CLOCK_EVERY = 32;
+
+/** Sleeps in Atomics.wait while `dom`'s wake word is `w`, at most `ms`, flagged Sleeping so that wake() notifies. */
+function sleep(dom: Domain, w: number, ms: number): void {
+  Atomics.store(dom.ctl, Ctl.Sleeping, 1);
+  Atomics.wait(dom.ctl, Ctl.Wake, w, ms);
+  Atomics.store(dom.ctl, Ctl.Sleeping, 0);
+}
 const hooks: RunnerHooks = {
   now,
   poll: (dom, ready, deadline) => {
@@ -37,7 +46,7 @@ const hooks: RunnerHooks = {
       if (deadline !== null && t >= deadline) return;
       if (data.spin) continue;
       Atomics.store(dom.ctl, Ctl.Idle, deadline === null && timerDeadline(dom) === null ? 1 : 0);
-      Atomics.wait(dom.ctl, Ctl.Wake, w, deadline === null ? 1000 : Math.max(0, Number(deadline - t) / 1e6));
+      sleep(dom, w, deadline === null ? 1000 : Math.max(0, Number(deadline - t) / 1e6));
       Atomics.store(dom.ctl, Ctl.Idle, 0);
     }
   },
@@ -60,20 +69,26 @@ try {
   let r = enter(hv, d, () => ex.xen_start(4096));
   publishWallclock(d, data.wallNs);
   while (r.kind === "ok" && d.state !== DomState.Shutdown) {
-    fireTimerIfDue(d, now());
+    if (Atomics.load(d.ctl, Ctl.TimerArmed)) fireTimerIfDue(d, now()); // the clock only when a timer is armed
     if (d.upcallDue()) { Atomics.store(d.ctl, Ctl.Idle, 0); r = enter(hv, d, () => ex.xen_upcall()); continue; }
     const w = Atomics.load(d.ctl, Ctl.Wake);
     if (d.upcallDue() || (d.state as DomState) === DomState.Shutdown) continue;
-    if (data.spin) { Atomics.store(d.ctl, Ctl.Idle, timerDeadline(d) === null ? 1 : 0); continue; } // polling mode: never sleep
+    const deadline = timerDeadline(d);
+    if (data.spin) {
+      // Polling mode: never sleep; poll the wake word (every event bumps it) and look at the
+      // clock only now and then, for the timer.
+      Atomics.store(d.ctl, Ctl.Idle, deadline === null ? 1 : 0);
+      for (let i = 1; Atomics.load(d.ctl, Ctl.Wake) === w; i++) if (i % CLOCK_EVERY === 0 && deadline !== null && now() >= deadline) break;
+      continue;
+    }
     // Spin a little before sleeping: an event that comes within SPIN_BEFORE_WAIT_NS (a peer's
     // answer) is taken without the wake-up latency of Atomics.wait/notify.
     const spinUntil = now() + SPIN_BEFORE_WAIT_NS;
-    while (Atomics.load(d.ctl, Ctl.Wake) === w && now() < spinUntil) { /* poll the wake word */ }
+    for (let i = 1; Atomics.load(d.ctl, Ctl.Wake) === w; i++) if (i % CLOCK_EVERY === 0 && now() >= spinUntil) break;
     if (Atomics.load(d.ctl, Ctl.Wake) !== w) continue;
-    const deadline = timerDeadline(d);
     const wait = deadline === null ? 1000 : Math.max(0, Number(deadline - now()) / 1e6);
     Atomics.store(d.ctl, Ctl.Idle, deadline === null ? 1 : 0);
-    if (wait > 0) Atomics.wait(d.ctl, Ctl.Wake, w, wait);
+    if (wait > 0) sleep(d, w, wait);
     Atomics.store(d.ctl, Ctl.Idle, 0);
   }
   teardown(hv, d);

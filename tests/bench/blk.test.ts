@@ -4,16 +4,29 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { ROOT } from "../helpers/env.js";
+import { ROOT, skipWithout } from "../helpers/env.js";
 
 function xenwasm(...args: string[]) {
   const r = spawnSync(process.execPath, [join(ROOT, "bin/xenwasm.js"), ...args], { encoding: "utf8", cwd: ROOT, timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+const haveFio = spawnSync("fio", ["--version"], { stdio: "ignore" }).status === 0;
+
 describe("xenwasm bench blk", () => {
+  it.skipIf(skipWithout(haveFio))("puts fio's psync and io_uring IOPS on the same workload beside xenwasm's, with the ratio", () => {
+    expect(haveFio, "fio must be installed (apt-get install fio)").toBe(true);
+    const r = xenwasm("bench", "blk", "--workload", "4k-randread-qd32", "--mode", "event", "--runs", "1", "--ops", "2000", "--disk-mib", "16", "--fio-seconds", "1", "--json");
+    expect(r.status, r.stderr).toBe(0);
+    const [row] = JSON.parse(r.stdout) as Array<{ iops: number; fio_psync_iops: number; fio_io_uring_iops: number; ratio_vs_fio: number }>;
+    expect(row.fio_psync_iops).toBeGreaterThan(0);
+    expect(row.fio_io_uring_iops).toBeGreaterThan(0);
+    expect(row.ratio_vs_fio).toBeCloseTo(row.iops / Math.max(row.fio_psync_iops, row.fio_io_uring_iops), 6);
+    expect(r.stderr).toMatch(/fio 4k-randread-qd32: psync [\d.]+ [kM]? ?IOPS, io_uring/);
+  }, 120_000);
+
   it("runs every workload in both modes and reports complete, checked figures as JSON", () => {
-    const r = xenwasm("bench", "blk", "--runs", "1", "--ops", "400", "--disk-mib", "4", "--json");
+    const r = xenwasm("bench", "blk", "--runs", "1", "--ops", "400", "--disk-mib", "4", "--no-fio", "--json");
     expect(r.status, r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
     expect(rows.map((x) => `${x.workload}/${x.poll ? "poll" : "event"}`)).toEqual([

@@ -130,8 +130,8 @@ describe("bench ring: a wrong answer fails the run", () => {
 
 describe("xenwasm bench: wrong arguments get one line and status 2", () => {
   const cases: Array<[string[], RegExp]> = [
-    [[], /^xenwasm: bench: which benchmark\? \(xenwasm bench ring\|blk\|net \[options\]\)$/],
-    [["disk"], /^xenwasm: bench: unknown benchmark 'disk' \(expected 'ring', 'blk' or 'net'\)$/],
+    [[], /^xenwasm: bench: which benchmark\? \(xenwasm bench ring\|blk\|net\|event \[options\]\)$/],
+    [["disk"], /^xenwasm: bench: unknown benchmark 'disk' \(expected 'ring', 'blk', 'net' or 'event'\)$/],
     [["ring", "--frob"], /^xenwasm: bench ring: unknown option '--frob'$/],
     [["ring", "extra"], /^xenwasm: bench ring: unexpected argument 'extra'$/],
     [["ring", "--slot"], /^xenwasm: bench ring: --slot needs a value$/],

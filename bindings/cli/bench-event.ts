@@ -1,0 +1,74 @@
+// `xenwasm bench event`: event-channel round trips between two domains beside the native C
+// reference of the same hand-off (bindings/bench/event.ts), with a progressive table or JSON.
+import { Table, loadNote, si } from "../bench/common.js";
+import { NativeError } from "../bench/native.js";
+import { EventBenchError, benchEvent, type EventConfig, type EventImpl, type EventMode, type EventResult } from "../bench/event.js";
+import { optionParsers } from "./args.js";
+import { tokenize, usage, type CommandSpec } from "./options.js";
+
+/** `xenwasm bench event`'s options (`xenwasm help bench event`). */
+export const BENCH_EVENT_SPEC: CommandSpec = {
+  name: "bench event",
+  summary: "event-channel round trips between two domains, next to native C threads",
+  about: "two domains (examples/pingpong.ts, threaded runner) bounce a counter through a granted page with a notification each way per round trip, next to the native C reference of the same hand-off between two pthreads (gcc -O2); the table goes to stdout (stderr with --json, which prints a JSON array on stdout), progress to stderr",
+  options: [
+    { name: "mode", value: "event|spin", help: "event: a side sleeps after 30 us of polling (both implementations); spin: nobody sleeps (default both)" },
+    { name: "round-trips", value: "N", help: "round trips per run (default 100000)" },
+    { name: "runs", value: "N", help: "runs of each implementation; rows are medians (default 3)" },
+    { name: "impl", value: "xenwasm|native-c", help: "which implementations run (default both)" },
+    { name: "json", help: "a JSON array on stdout" },
+  ],
+};
+
+/** Usage text of `xenwasm bench event`. */
+export const BENCH_EVENT_USAGE = usage(BENCH_EVENT_SPEC);
+
+const { fail, number, words } = optionParsers("bench event");
+
+/** Parses the arguments of `xenwasm bench event`; throws UsageError with one line. */
+export function parseBenchEventArgs(argv: string[]): { configs: EventConfig[]; runs: number; impls: EventImpl[]; json: boolean } {
+  let modes: EventMode[] = ["event", "spin"], impls: EventImpl[] = ["native-c", "xenwasm"], roundTrips = 100_000, runs = 3, json = false;
+  for (const t of tokenize(BENCH_EVENT_SPEC, argv)) {
+    if (t.kind === "positional") { fail(`unexpected argument '${t.value}'`); continue; }
+    const arg = `--${t.name}`, v = t.value!;
+    switch (t.name) {
+      case "mode": modes = words(arg, v, ["event", "spin"] as const); break;
+      case "round-trips": roundTrips = number(arg, v, 1, 1_000_000_000); break;
+      case "runs": runs = number(arg, v, 1, 100); break;
+      case "impl": impls = words(arg, v, ["native-c", "xenwasm"] as const); break;
+      case "json": json = true; break;
+    }
+  }
+  impls = (["native-c", "xenwasm"] as const).filter((i) => impls.includes(i));
+  return { configs: modes.map((mode) => ({ mode, roundTrips })), runs, impls, json };
+}
+
+const COLUMNS = [
+  { title: "impl", value: (r: EventResult) => r.impl, left: true },
+  { title: "mode", value: (r: EventResult) => r.mode, left: true },
+  { title: "round trips", value: (r: EventResult) => String(r.round_trips) },
+  { title: "runs", value: (r: EventResult) => String(r.runs) },
+  { title: "us/round trip", value: (r: EventResult) => r.us_per_round_trip.toFixed(3) },
+  { title: "round trips/s", value: (r: EventResult) => si(r.round_trips_per_s) },
+  { title: "vs native", value: (r: EventResult) => (r.ratio_vs_native == null ? "" : `${r.ratio_vs_native.toFixed(2)}x`) },
+  { title: "notifies/rt", value: (r: EventResult) => r.notifies_per_round_trip.toFixed(2) },
+];
+
+/** Runs `xenwasm bench event` with `argv`; returns the exit status. */
+export async function benchEventCommand(argv: string[]): Promise<number> {
+  const a = parseBenchEventArgs(argv);
+  const err = (line: string) => process.stderr.write(line + "\n");
+  const note = loadNote();
+  if (note) err(`xenwasm: bench event: note: ${note}`);
+  const table = new Table(COLUMNS, a.json ? err : (line) => process.stdout.write(line + "\n"), [8, 5]);
+  const results = await benchEvent(a, (p) => {
+    if (p.kind === "note") err(`xenwasm: bench event: ${p.message}`);
+    else if (p.kind === "run") err(`xenwasm: bench event: ${p.impl} ${p.cfg.mode}: run ${p.run}/${p.runs}: ${((p.sample.seconds * 1e6) / p.sample.roundTrips).toFixed(3)} us per round trip`);
+    else table.row(p.result);
+  }).catch((e: Error) => {
+    if (e instanceof EventBenchError || e instanceof NativeError) throw new Error(`bench event: ${e.message}`);
+    throw e;
+  });
+  if (a.json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+  return 0;
+}

@@ -160,6 +160,8 @@ export class Domain {
   readonly userPending: Int32Array;
   readonly ports: Int32Array;
   readonly active: Int32Array;
+  /** Entries into the guest left before the runner publishes the pvclock again (this thread's view). */
+  timeRefresh = 0;
   readonly maps: Int32Array;
   readonly timer: BigInt64Array;
   /** Guest memory (empty for the host's dom0) and views over it. */

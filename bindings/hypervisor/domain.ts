@@ -290,11 +290,18 @@ export class Domain {
     return true;
   }
 
-  /** Sets evtchn_pending_sel bit `sel` and evtchn_upcall_pending, then wakes the domain. */
+  /**
+   * Sets evtchn_pending_sel bit `sel` and evtchn_upcall_pending, then wakes the domain if it
+   * sleeps: a polling vCPU watches evtchn_upcall_pending itself (upcallDue), so the wake word, a
+   * cache line more to move between cores on every event, is touched only for a sleeper. The
+   * sleeper sets Sleeping and then looks at upcallDue once more before Atomics.wait; this store of
+   * evtchn_upcall_pending comes before the load of Sleeping (both sequentially consistent), so
+   * one side always sees the other.
+   */
   raiseSel(si: number, sel: number): void {
     Atomics.or(this.i32, (si + SEL) / 4 + (sel >>> 5), 1 << (sel & 31));
     Atomics.store(this.u8, si + UPCALL_PENDING, 1);
-    this.wake();
+    if (Atomics.load(this.ctl, Ctl.Sleeping) !== 0) this.wake();
   }
 
   /** Re-raises the upcall for `port` if it is pending and unmasked (EVTCHNOP_unmask). */

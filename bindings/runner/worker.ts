@@ -30,10 +30,14 @@ const now = () => process.hrtime.bigint() - data.epochNs;
 /** Polling rounds between two looks at the clock (reading it costs more than a round). */
 const CLOCK_EVERY = 32;
 
-/** Sleeps in Atomics.wait while `dom`'s wake word is `w`, at most `ms`, flagged Sleeping so that wake() notifies. */
-function sleep(dom: Domain, w: number, ms: number): void {
+/**
+ * Sleeps in Atomics.wait while `dom`'s wake word is `w`, at most `ms`, flagged Sleeping so that
+ * an event wakes it (raiseSel); `ready` is looked at once more after the flag is up, so that an
+ * event raised just before is not slept through.
+ */
+function sleep(dom: Domain, w: number, ms: number, ready: () => boolean): void {
   Atomics.store(dom.ctl, Ctl.Sleeping, 1);
-  Atomics.wait(dom.ctl, Ctl.Wake, w, ms);
+  if (!ready()) Atomics.wait(dom.ctl, Ctl.Wake, w, ms);
   Atomics.store(dom.ctl, Ctl.Sleeping, 0);
 }
 const hooks: RunnerHooks = {
@@ -46,7 +50,7 @@ const hooks: RunnerHooks = {
       if (deadline !== null && t >= deadline) return;
       if (data.spin) continue;
       Atomics.store(dom.ctl, Ctl.Idle, deadline === null && timerDeadline(dom) === null ? 1 : 0);
-      sleep(dom, w, deadline === null ? 1000 : Math.max(0, Number(deadline - t) / 1e6));
+      sleep(dom, w, deadline === null ? 1000 : Math.max(0, Number(deadline - t) / 1e6), () => ready() || dom.upcallDue());
       Atomics.store(dom.ctl, Ctl.Idle, 0);
     }
   },
@@ -78,17 +82,17 @@ try {
       // Polling mode: never sleep; poll the wake word (every event bumps it) and look at the
       // clock only now and then, for the timer.
       Atomics.store(d.ctl, Ctl.Idle, deadline === null ? 1 : 0);
-      for (let i = 1; Atomics.load(d.ctl, Ctl.Wake) === w; i++) if (i % CLOCK_EVERY === 0 && deadline !== null && now() >= deadline) break;
+      for (let i = 1; Atomics.load(d.ctl, Ctl.Wake) === w && !d.upcallDue(); i++) if (i % CLOCK_EVERY === 0 && deadline !== null && now() >= deadline) break;
       continue;
     }
     // Spin a little before sleeping: an event that comes within SPIN_BEFORE_WAIT_NS (a peer's
     // answer) is taken without the wake-up latency of Atomics.wait/notify.
     const spinUntil = now() + SPIN_BEFORE_WAIT_NS;
-    for (let i = 1; Atomics.load(d.ctl, Ctl.Wake) === w; i++) if (i % CLOCK_EVERY === 0 && now() >= spinUntil) break;
-    if (Atomics.load(d.ctl, Ctl.Wake) !== w) continue;
+    for (let i = 1; Atomics.load(d.ctl, Ctl.Wake) === w && !d.upcallDue(); i++) if (i % CLOCK_EVERY === 0 && now() >= spinUntil) break;
+    if (Atomics.load(d.ctl, Ctl.Wake) !== w || d.upcallDue()) continue;
     const wait = deadline === null ? 1000 : Math.max(0, Number(deadline - now()) / 1e6);
     Atomics.store(d.ctl, Ctl.Idle, deadline === null ? 1 : 0);
-    if (wait > 0) sleep(d, w, wait);
+    if (wait > 0) sleep(d, w, wait, () => d.upcallDue());
     Atomics.store(d.ctl, Ctl.Idle, 0);
   }
   teardown(hv, d);

@@ -64,3 +64,24 @@ export function loadNote(): string | null {
   const load = loadavg()[0], n = cpus().length;
   return load > n / 2 ? `load average ${load.toFixed(2)} on ${n} CPUs: other processes compete for the CPUs, figures will be noisy` : null;
 }
+
+/** The implementations every benchmark compares: xenwasm and its native C reference. */
+export type Impl = "xenwasm" | "native-c";
+
+/**
+ * Measures one configuration: `runs` rounds, each running the implementations of `impls` once in
+ * turn (alternating, so that a noisy moment hits them alike; "native-c" is left out when
+ * `haveNative` is false), reporting every sample through `onRun`; returns each one's samples.
+ */
+export async function alternateRuns<S>(impls: readonly Impl[], runs: number, haveNative: boolean, runOne: (impl: Impl) => S | Promise<S>, onRun: (impl: Impl, run: number, sample: S) => void): Promise<Record<Impl, S[]>> {
+  const samples: Record<Impl, S[]> = { xenwasm: [], "native-c": [] };
+  for (let run = 1; run <= runs; run++) {
+    for (const impl of impls) {
+      if (impl === "native-c" && !haveNative) continue;
+      const sample = await runOne(impl);
+      samples[impl].push(sample);
+      onRun(impl, run, sample);
+    }
+  }
+  return samples;
+}

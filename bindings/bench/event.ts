@@ -7,13 +7,13 @@
 import { join } from "node:path";
 import { loadGuest } from "../runner/guest.js";
 import { runThreaded } from "../runner/threaded.js";
-import { ROOT, median } from "./common.js";
+import { ROOT, alternateRuns, median, type Impl } from "./common.js";
 import { buildNative, runNative } from "./native.js";
 
 /** How the two sides wait: `event` (sleep after 30 us of polling) or `spin` (never sleep). */
 export type EventMode = "event" | "spin";
 /** The implementations compared. */
-export type EventImpl = "xenwasm" | "native-c";
+export type EventImpl = Impl;
 /** One configuration: the mode and the round trips per run. */
 export interface EventConfig { mode: EventMode; roundTrips: number }
 /** What one run measured. */
@@ -96,15 +96,8 @@ export async function benchEvent(opts: { configs: EventConfig[]; runs: number; i
   }
   const results: EventResult[] = [];
   for (const cfg of opts.configs) {
-    const samples: Record<EventImpl, EventSample[]> = { xenwasm: [], "native-c": [] };
-    for (let run = 1; run <= opts.runs; run++) {
-      for (const impl of opts.impls) {
-        if (impl === "native-c" && bin === null) continue;
-        const sample = impl === "native-c" ? runNativeEvent(bin!, cfg) : await runXenwasmEvent(cfg);
-        samples[impl].push(sample);
-        progress({ kind: "run", impl, cfg, run, runs: opts.runs, sample });
-      }
-    }
+    const samples = await alternateRuns(opts.impls, opts.runs, bin !== null, (impl) => (impl === "native-c" ? runNativeEvent(bin!, cfg) : runXenwasmEvent(cfg)),
+      (impl, run, sample) => progress({ kind: "run", impl, cfg, run, runs: opts.runs, sample }));
     const native = samples["native-c"].length ? summarizeEvent("native-c", cfg, samples["native-c"]) : null;
     if (native) { results.push(native); progress({ kind: "result", result: native }); }
     if (samples.xenwasm.length) {

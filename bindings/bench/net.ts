@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { loadGuest } from "../runner/guest.js";
 import { runThreaded } from "../runner/threaded.js";
 import type { DomainResult } from "../runner/common.js";
-import { ROOT, median } from "./common.js";
+import { ROOT, alternateRuns, median, type Impl } from "./common.js";
 import { buildNative } from "./native.js";
 import { NetBenchError, runNativeNet, runVethIperf, vethUnavailable, type NetSample, type VethResult } from "./net-native.js";
 
@@ -21,7 +21,7 @@ export type NetSize = "64" | "1514" | "gso";
 /** How the domains wait: `event` (event channels, sleep between events) or `poll` (spinning vCPUs). */
 export type NetMode = "poll" | "event";
 /** The implementations compared. */
-export type NetImpl = "xenwasm" | "native-c";
+export type NetImpl = Impl;
 
 /** One workload of the benchmark. */
 export interface NetConfig { workload: NetWorkload; size: NetSize; mode: NetMode; queues: 1 | 2; frames: number }
@@ -186,15 +186,8 @@ export async function benchNet(opts: NetBenchOptions, progress: (p: NetProgress)
   }
   const results: NetResult[] = [];
   for (const cfg of opts.configs) {
-    const samples: Record<NetImpl, NetSample[]> = { xenwasm: [], "native-c": [] };
-    for (let run = 1; run <= opts.runs; run++) {
-      for (const impl of opts.impls) {
-        if (impl === "native-c" && bin === null) continue;
-        const sample = impl === "native-c" ? runNativeNet(bin!, nativeConfig(cfg)) : await runXenwasmNet(cfg);
-        samples[impl].push(sample);
-        progress({ kind: "run", impl, cfg, run, runs: opts.runs, sample });
-      }
-    }
+    const samples = await alternateRuns(opts.impls, opts.runs, bin !== null, (impl) => (impl === "native-c" ? runNativeNet(bin!, nativeConfig(cfg)) : runXenwasmNet(cfg)),
+      (impl, run, sample) => progress({ kind: "run", impl, cfg, run, runs: opts.runs, sample }));
     const native = samples["native-c"].length ? summarizeNet("native-c", cfg, samples["native-c"]) : null;
     if (native) { results.push(native); progress({ kind: "result", result: native }); }
     if (samples.xenwasm.length) {

@@ -5,13 +5,13 @@
 import { join } from "node:path";
 import { loadGuest } from "../runner/guest.js";
 import { runThreaded } from "../runner/threaded.js";
-import { ROOT, median } from "./common.js";
+import { ROOT, alternateRuns, median, type Impl } from "./common.js";
 import { buildNative, runNative } from "./native.js";
 
 /** How the two sides wait: `event` (event channels, sleep between events) or `poll` (both spin). */
 export type RingMode = "poll" | "event";
 /** The implementations compared. */
-export type RingImpl = "xenwasm" | "native-c";
+export type RingImpl = Impl;
 
 /** One workload: slot bytes, ring pages, requests in flight, total requests and the mode. */
 export interface RingConfig { slot: number; ringPages: number; qd: number; requests: number; mode: RingMode }
@@ -141,15 +141,8 @@ export async function benchRing(opts: RingBenchOptions, progress: (p: RingProgre
   }
   const results: RingResult[] = [];
   for (const cfg of opts.configs) {
-    const samples: Record<RingImpl, RingSample[]> = { xenwasm: [], "native-c": [] };
-    for (let run = 1; run <= opts.runs; run++) {
-      for (const impl of opts.impls) {
-        if (impl === "native-c" && bin === null) continue;
-        const sample = impl === "native-c" ? runNativeRing(bin!, cfg) : await runXenwasmRing(cfg);
-        samples[impl].push(sample);
-        progress({ kind: "run", impl, cfg, run, runs: opts.runs, sample });
-      }
-    }
+    const samples = await alternateRuns(opts.impls, opts.runs, bin !== null, (impl) => (impl === "native-c" ? runNativeRing(bin!, cfg) : runXenwasmRing(cfg)),
+      (impl, run, sample) => progress({ kind: "run", impl, cfg, run, runs: opts.runs, sample }));
     const native = samples["native-c"].length ? summarize("native-c", cfg, samples["native-c"]) : null;
     if (native) { results.push(native); progress({ kind: "result", result: native }); }
     if (samples.xenwasm.length) {

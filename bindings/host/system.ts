@@ -17,7 +17,7 @@ import { MAX_DISKS } from "../toolstack/disks.js";
 import { SECTOR_SIZE, type DiskSpec } from "../devices/blk.js";
 import type { VifSpec } from "../toolstack/vifs.js";
 import type { UplinkSpec, UplinkStats } from "../devices/uplink.js";
-import { Ctl } from "../hypervisor/domain.js";
+import { Ctl, DomState } from "../hypervisor/domain.js";
 import { resultOf } from "../runner/common.js";
 import { XS, type XsConnection, type XsMessage } from "../xenstore/store.js";
 
@@ -276,7 +276,10 @@ export class XenSystem {
 
   /** How each domain stands now (hypercalls, events, grant operations, refused accesses, shutdown reason once down). */
   stats(): DomainResult[] {
-    return this.need().domains.map((d) => ({ ...resultOf(d), reason: Atomics.load(d.ctl, Ctl.State) === 2 ? resultOf(d).reason : "running" }));
+    return this.need().domains.map((d) => {
+      const r = resultOf(d);
+      return Atomics.load(d.ctl, Ctl.State) === DomState.Shutdown ? r : { ...r, reason: "running" };
+    });
   }
 
   /** Asks guest `domain` (name or domid) to shut down the PV way: writes its control/shutdown. */

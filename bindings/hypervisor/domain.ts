@@ -285,7 +285,11 @@ export class Domain {
     }
     const old = Atomics.or(this.i32, (si + PENDING) / 4 + word, bit);
     if (old & bit) return false;
-    if (Atomics.load(this.i32, (si + MASK) / 4 + word) & bit) return false;
+    // A masked port raises no upcall, but a vCPU asleep in SCHEDOP_poll may be waiting for it.
+    if (Atomics.load(this.i32, (si + MASK) / 4 + word) & bit) {
+      if (Atomics.load(this.ctl, Ctl.Sleeping) !== 0) this.wake();
+      return false;
+    }
     this.raiseSel(si, port >>> 6);
     return true;
   }

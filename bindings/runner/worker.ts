@@ -50,7 +50,7 @@ const hooks: RunnerHooks = {
       if (deadline !== null && t >= deadline) return;
       if (data.spin) continue;
       Atomics.store(dom.ctl, Ctl.Idle, deadline === null && timerDeadline(dom) === null ? 1 : 0);
-      sleep(dom, w, deadline === null ? 1000 : Math.max(0, Number(deadline - t) / 1e6), () => ready() || dom.upcallDue());
+      sleep(dom, w, deadline === null ? 1000 : Math.max(0, Number(deadline - t) / 1e6), ready);
       Atomics.store(dom.ctl, Ctl.Idle, 0);
     }
   },

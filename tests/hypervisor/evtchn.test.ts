@@ -130,6 +130,33 @@ describe("event channels", () => {
     expect(b.upcallDue()).toBe(false);
   });
 
+  it("wakes a sleeping vCPU (and only a sleeping one), also for a masked port that SCHEDOP_poll may wait on", () => {
+    const { hv, doms: [a, b] } = bench();
+    mapSharedInfo(hv, b);
+    const p = allocUnbound(hv, a, 2);
+    const q = bind(hv, b, 1, p);
+    const si = b.sharedInfo();
+    const SI = layout("struct shared_info");
+    const clear = () => b.i32.fill(0, (si + SI.evtchn_pending) / 4, (si + SI.evtchn_pending) / 4 + 128);
+    const wakes = () => Atomics.load(b.ctl, Ctl.Wake);
+    // A polling vCPU watches evtchn_upcall_pending itself: its wake word is left alone.
+    clear();
+    let w = wakes();
+    expect(portOp(hv, a, "send", p)).toBe(0);
+    expect(wakes()).toBe(w);
+    // A sleeping one is woken, masked port or not.
+    Atomics.store(b.ctl, Ctl.Sleeping, 1);
+    clear();
+    w = wakes();
+    expect(portOp(hv, a, "send", p)).toBe(0);
+    expect(wakes()).toBe(w + 1);
+    clear();
+    b.i32[(si + SI.evtchn_mask) / 4 + (q >> 5)] |= 1 << (q & 31);
+    expect(portOp(hv, a, "send", p)).toBe(0);
+    expect(b.portPending(q)).toBe(true);
+    expect(wakes()).toBe(w + 2);
+  });
+
   it("records events before shared_info is mapped and raises them when it is", () => {
     const { hv, doms: [a, b] } = bench();
     const p = allocUnbound(hv, a, 2);

@@ -173,7 +173,8 @@ if (offsetof<evtchn_unmask>() != 4) ERROR("struct evtchn_unmask: size must be 4"
 if (offsetof<evtchn_reset>() != 2) ERROR("struct evtchn_reset: size must be 2");
 
 /**
- * Registers a FIFO event-channel control block (FIFO ABI; not yet emulated: -ENOSYS).
+ * Registers vCPU `vcpu`'s FIFO control block at `offset` in frame `control_gfn` and switches the
+ * domain to the FIFO ABI; Xen returns `link_bits` (EVTCHN_FIFO_LINK_BITS).
  * struct evtchn_init_control { uint64_t control_gfn; uint32_t offset; uint32_t vcpu;
  *                              uint8_t link_bits; uint8_t _pad[7]; };
  */
@@ -188,7 +189,7 @@ if (offsetof<evtchn_reset>() != 2) ERROR("struct evtchn_reset: size must be 2");
 if (offsetof<evtchn_init_control>() != 24) ERROR("struct evtchn_init_control: size must be 24");
 
 /**
- * Adds an event array page (FIFO ABI; not yet emulated: -ENOSYS).
+ * Adds the guest frame `array_gfn` as the next page of FIFO event words (1024 ports per page).
  * struct evtchn_expand_array { uint64_t array_gfn; };
  */
 @unmanaged export class evtchn_expand_array {
@@ -198,7 +199,7 @@ if (offsetof<evtchn_init_control>() != 24) ERROR("struct evtchn_init_control: si
 if (offsetof<evtchn_expand_array>() != 8) ERROR("struct evtchn_expand_array: size must be 8");
 
 /**
- * Sets a port's priority (FIFO ABI; not yet emulated: -ENOSYS).
+ * Sets a port's FIFO priority queue (0 highest .. 15 lowest; -ENOSYS under the 2-level ABI).
  * struct evtchn_set_priority { evtchn_port_t port; uint32_t priority; };
  */
 @unmanaged export class evtchn_set_priority {
@@ -220,3 +221,38 @@ if (offsetof<evtchn_set_priority>() != 8) ERROR("struct evtchn_set_priority: siz
 }
 // size=28
 if (offsetof<evtchn_op>() != 28) ERROR("struct evtchn_op: size must be 28");
+
+// ---- The FIFO ABI (event_channel.h "FIFO ABI") ----
+
+/** C `event_word_t`: one FIFO event word (flag bits 28..31, link in bits 0..16). */
+export type event_word_t = u32;
+/** Bit numbers of the FIFO event word's flags. */
+export const EVTCHN_FIFO_PENDING: i32 = 31;
+export const EVTCHN_FIFO_MASKED: i32 = 30;
+export const EVTCHN_FIFO_LINKED: i32 = 29;
+export const EVTCHN_FIFO_BUSY: i32 = 28;
+/** Bits of the link field and its mask. */
+export const EVTCHN_FIFO_LINK_BITS: i32 = 17;
+export const EVTCHN_FIFO_LINK_MASK: u32 = (1 << EVTCHN_FIFO_LINK_BITS) - 1;
+/** Ports of the FIFO ABI (2^17). */
+export const EVTCHN_FIFO_NR_CHANNELS: u32 = 1 << EVTCHN_FIFO_LINK_BITS;
+/** Priorities: 0 is the highest; new ports get the default. */
+export const EVTCHN_FIFO_PRIORITY_MAX: u32 = 0;
+export const EVTCHN_FIFO_PRIORITY_DEFAULT: u32 = 7;
+export const EVTCHN_FIFO_PRIORITY_MIN: u32 = 15;
+/** Priority queues per vCPU. */
+export const EVTCHN_FIFO_MAX_QUEUES: i32 = 16;
+
+/**
+ * A vCPU's FIFO control block, in a guest frame registered with EVTCHNOP_init_control: Xen sets
+ * bit q of `ready` when queue q becomes non-empty and `head[q]` to its first port.
+ * struct evtchn_fifo_control_block { uint32_t ready; uint32_t _rsvd;
+ *                                    event_word_t head[EVTCHN_FIFO_MAX_QUEUES]; };
+ */
+@unmanaged export class evtchn_fifo_control_block {
+  ready: u32;
+  _rsvd: u32;
+  @array(16) head: event_word_t;
+}
+// size=72
+if (offsetof<evtchn_fifo_control_block>() != 72) ERROR("struct evtchn_fifo_control_block: size must be 72");

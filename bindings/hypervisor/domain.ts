@@ -2,13 +2,22 @@
 // in SharedArrayBuffers so that every thread of the threaded runner acts on the same state.
 // `DomainDescriptor` is what crosses threads; `Domain` is one thread's view of it.
 import { k, layout } from "../abi/layout.js";
+import { fifoClearPending, fifoIsMasked, fifoIsPending, fifoSetPending, fifoUnmask } from "./evtchn_fifo.js";
 
 /** Number of event-channel ports of the 2-level ABI on x86_64 (64 × 64). */
 export const NR_EVTCHN_PORTS = 4096;
+/** Number of ports of the FIFO ABI (2^EVTCHN_FIFO_LINK_BITS): the size of every port table. */
+export const MAX_EVTCHN_PORTS = 1 << 17;
+/** Event-array pages of the FIFO ABI (1024 event words each). */
+export const FIFO_MAX_PAGES = MAX_EVTCHN_PORTS / 1024;
+/** FIFO priority queues per vCPU. */
+export const FIFO_QUEUES = 16;
 /** Grant-table frames a domain may map (v1: 512 entries each). */
 export const MAX_GRANT_FRAMES = 32;
 /** Grant entries per v1 frame. */
 export const GRANTS_PER_FRAME = 512;
+/** Grant status frames of v2 (2-byte status per entry, 256 v2 entries per grant frame). */
+export const MAX_STATUS_FRAMES = 4;
 /** Map handles per domain (Xen's maptrack): room for a backend's persistent grants on many devices. */
 export const MAPTRACK_SIZE = 16384;
 /** Frames 0..3 are the null page, start_info, the xenstore ring and the console ring. */
@@ -56,11 +65,29 @@ export const enum Ctl {
   /** Bytes this domain's GNTTABOP_copy entries moved, low and high 32 bits (only its own thread writes them). */
   CopyBytesLo = 19,
   CopyBytesHi = 20,
+  /** Grant-table version in force (1 or 2; GNTTABOP_set_version). */
+  GrantVersion = 21,
+  /** 1 once the domain switched to the FIFO event ABI (EVTCHNOP_init_control), 0 for 2-level. */
+  EvtchnFifo = 22,
+  /** Guest address of vCPU 0's vcpu_info (in shared_info, or where VCPUOP_register_vcpu_info put it), -1 while there is none. */
+  VcpuInfo = 23,
+  /** GFN of v2 grant status frame i at StatusFrames + i (i < MAX_STATUS_FRAMES), -1 while unmapped. */
+  StatusFrames = 24,
+  /** Guest address of vCPU 0's FIFO control block, -1 before EVTCHNOP_init_control. */
+  FifoControl = 28,
+  /** Lock of the FIFO queues (tails, links, head and ready words), taken by senders on any thread. */
+  FifoLock = 29,
+  /** 1 once VCPUOP_register_vcpu_info placed vcpu_info (it never moves back). */
+  VcpuInfoRegistered = 30,
+  /** FIFO event-array pages added so far (EVTCHNOP_expand_array). */
+  FifoPages = 31,
 
   /** GFN of grant frame i at GrantFrames + i, -1 while unmapped. */
   GrantFrames = 32,
   /** Port bound to VIRQ v at VirqPorts + v, 0 when unbound. */
   VirqPorts = 64,
+  /** The lowest port that may be free (ports below it are all in use): where allocation searches from. */
+  PortHint = 88,
   // The words other threads write on every event get cache lines of their own (64 bytes, 16
   // words): the domain's own thread writes the words above (counters, Idle) all the time, and a
   // line written by two cores moves between them on every write.
@@ -83,8 +110,14 @@ export const enum DomState { Building = 0, Running = 1, Shutdown = 2 }
 /** Port states (Xen's ECS_*). */
 export const enum Ecs { Free = 0, Reserved = 1, Unbound = 2, Interdomain = 3, Pirq = 4, Virq = 5, Ipi = 6 }
 
-/** Words per port in the event-channel table: state, remote domid / virq, remote port, vcpu. */
+/** Words per port in the event-channel table: state, remote domid / virq, remote port, FIFO word (PortFifo). */
 export const PORT_WORDS = 4;
+/**
+ * Fields of a port's fourth word, Xen's per-channel FIFO state: its priority, the queue it was
+ * last linked on (Xen's last_priority), and "pending while it had no event word" (Xen's
+ * evtchn->pending, re-raised when EVTCHNOP_expand_array adds its page).
+ */
+export const enum PortFifo { PriorityMask = 0xf, LastShift = 8, LastMask = 0xf00, PendingNoWord = 0x10000 }
 /** Words per maptrack entry: flags (0 = free), granter domid, ref, granter frame (GFN). */
 export const MAP_WORDS = 4;
 /** Maptrack flag bits (word 0). */
@@ -98,8 +131,10 @@ export interface DomainDescriptor {
   memory: WebAssembly.Memory | null;
   /** Control words, then the shadow pending bitmap (before shared_info is mapped). */
   control: SharedArrayBuffer;
-  /** Event-channel table: NR_EVTCHN_PORTS × PORT_WORDS int32. */
+  /** Event-channel table: MAX_EVTCHN_PORTS × PORT_WORDS int32. */
   evtchn: SharedArrayBuffer;
+  /** FIFO state Xen keeps outside the guest: event-array page addresses (FIFO_MAX_PAGES), then the queue tails (FIFO_QUEUES). */
+  fifo: SharedArrayBuffer;
   /** Active grant pins of this domain's grant entries: readers (low 16) | writers (high 16). */
   active: SharedArrayBuffer;
   /** Mappings this domain holds: MAPTRACK_SIZE × MAP_WORDS int32. */
@@ -109,16 +144,18 @@ export interface DomainDescriptor {
 }
 
 const SHADOW_WORDS = NR_EVTCHN_PORTS / 32;
-// The control buffer: Ctl words, the shadow pending bitmap, then the user-port bitmap and the
-// user ports' pending bitmap (docs/ABI.md §2: ports bound by dom0's user space).
-const CONTROL_WORDS = Ctl.Size + 3 * SHADOW_WORDS;
+const USER_WORDS = MAX_EVTCHN_PORTS / 32;
+// The control buffer: Ctl words, the shadow pending bitmap (2-level), then the user-port bitmap
+// and the user ports' pending bitmap (docs/ABI.md §7: ports bound by dom0's user space).
+const CONTROL_WORDS = Ctl.Size + SHADOW_WORDS + 2 * USER_WORDS;
 
 /** Creates the shared buffers of a new domain (state Building). `memory` null: host dom0. */
 export function newDomainDescriptor(domid: number, name: string, memory: WebAssembly.Memory | null, privileged: boolean): DomainDescriptor {
   const d: DomainDescriptor = {
     domid, name, memory,
     control: new SharedArrayBuffer(CONTROL_WORDS * 4),
-    evtchn: new SharedArrayBuffer(NR_EVTCHN_PORTS * PORT_WORDS * 4),
+    evtchn: new SharedArrayBuffer(MAX_EVTCHN_PORTS * PORT_WORDS * 4),
+    fifo: new SharedArrayBuffer((FIFO_MAX_PAGES + FIFO_QUEUES) * 4),
     active: new SharedArrayBuffer(MAX_GRANT_FRAMES * GRANTS_PER_FRAME * 4),
     maptrack: new SharedArrayBuffer(MAPTRACK_SIZE * MAP_WORDS * 4),
     timer: new SharedArrayBuffer(8),
@@ -128,6 +165,11 @@ export function newDomainDescriptor(domid: number, name: string, memory: WebAsse
   ctl[Ctl.Privileged] = privileged ? 1 : 0;
   ctl[Ctl.NrPages] = memory ? memory.buffer.byteLength / PAGE_SIZE : 0;
   ctl[Ctl.SharedInfoGfn] = -1;
+  ctl[Ctl.VcpuInfo] = -1;
+  ctl[Ctl.FifoControl] = -1;
+  ctl[Ctl.PortHint] = 1;
+  ctl[Ctl.GrantVersion] = 1;
+  for (let i = 0; i < MAX_STATUS_FRAMES; i++) ctl[Ctl.StatusFrames + i] = -1;
   for (let i = 0; i < MAX_GRANT_FRAMES; i++) ctl[Ctl.GrantFrames + i] = -1;
   return d;
 }
@@ -136,9 +178,6 @@ const SI = layout("struct shared_info");
 const VI = layout("struct vcpu_info");
 const PENDING = SI.evtchn_pending;
 const MASK = SI.evtchn_mask;
-const SEL = SI.vcpu_info + VI.evtchn_pending_sel;
-const UPCALL_PENDING = SI.vcpu_info + VI.evtchn_upcall_pending;
-const UPCALL_MASK = SI.vcpu_info + VI.evtchn_upcall_mask;
 const EFAULT = k("XEN_EFAULT");
 
 /** Thrown by a guest-memory access outside the domain's memory; hypercalls turn it into -EFAULT. */
@@ -159,6 +198,8 @@ export class Domain {
   /** Pending bits of the user ports: never in shared_info, so the domain's kernel never sees them. */
   readonly userPending: Int32Array;
   readonly ports: Int32Array;
+  /** FIFO event-array page addresses [0, FIFO_MAX_PAGES) and queue tails [FIFO_MAX_PAGES, +FIFO_QUEUES). */
+  readonly fifo: Int32Array;
   readonly active: Int32Array;
   /** Entries into the guest left before the runner publishes the pvclock again (this thread's view). */
   timeRefresh = 0;
@@ -177,9 +218,10 @@ export class Domain {
     this.name = desc.name;
     this.ctl = new Int32Array(desc.control, 0, Ctl.Size);
     this.shadow = new Int32Array(desc.control, Ctl.Size * 4, SHADOW_WORDS);
-    this.userPorts = new Int32Array(desc.control, (Ctl.Size + SHADOW_WORDS) * 4, SHADOW_WORDS);
-    this.userPending = new Int32Array(desc.control, (Ctl.Size + 2 * SHADOW_WORDS) * 4, SHADOW_WORDS);
+    this.userPorts = new Int32Array(desc.control, (Ctl.Size + SHADOW_WORDS) * 4, USER_WORDS);
+    this.userPending = new Int32Array(desc.control, (Ctl.Size + SHADOW_WORDS + USER_WORDS) * 4, USER_WORDS);
     this.ports = new Int32Array(desc.evtchn);
+    this.fifo = new Int32Array(desc.fifo);
     this.active = new Int32Array(desc.active);
     this.maps = new Int32Array(desc.maptrack);
     this.timer = new BigInt64Array(desc.timer);
@@ -223,11 +265,30 @@ export class Domain {
     return g < 0 ? -1 : g * PAGE_SIZE;
   }
 
-  /** True when an upcall is due: shared_info mapped, upcall pending and not masked. */
+  /** Guest address of vCPU 0's vcpu_info (shared_info's, or the registered one), or -1 while there is none. */
+  vcpuInfo(): number { return Atomics.load(this.ctl, Ctl.VcpuInfo); }
+
+  /** True under the FIFO event ABI (after EVTCHNOP_init_control, until EVTCHNOP_reset). */
+  get fifoAbi(): boolean { return Atomics.load(this.ctl, Ctl.EvtchnFifo) !== 0; }
+
+  /** The number of valid ports under the domain's event ABI (4096 for 2-level, 2^17 for FIFO). */
+  maxPorts(): number { return this.fifoAbi ? MAX_EVTCHN_PORTS : NR_EVTCHN_PORTS; }
+
+  /** True when an upcall is due: a vcpu_info exists, its upcall is pending and not masked. */
   upcallDue(): boolean {
-    const si = this.sharedInfo();
-    if (si < 0) return false;
-    return Atomics.load(this.u8, si + UPCALL_PENDING) !== 0 && Atomics.load(this.u8, si + UPCALL_MASK) === 0;
+    const vi = Atomics.load(this.ctl, Ctl.VcpuInfo);
+    if (vi < 0) return false;
+    return Atomics.load(this.u8, vi + VI.evtchn_upcall_pending) !== 0 && Atomics.load(this.u8, vi + VI.evtchn_upcall_mask) === 0;
+  }
+
+  /**
+   * Sets evtchn_upcall_pending (Xen's vcpu_mark_events_pending) and wakes the domain if it sleeps:
+   * a polling vCPU watches evtchn_upcall_pending itself (upcallDue). See raiseSel for the order.
+   */
+  markEventsPending(): void {
+    const vi = Atomics.load(this.ctl, Ctl.VcpuInfo);
+    if (vi >= 0) Atomics.store(this.u8, vi + VI.evtchn_upcall_pending, 1);
+    if (Atomics.load(this.ctl, Ctl.Sleeping) !== 0) this.wake();
   }
 
   /**
@@ -245,11 +306,13 @@ export class Domain {
     return (Atomics.load(this.userPorts, port >>> 5) & (1 << (port & 31))) !== 0;
   }
 
-  /** True when `port` is pending (in shared_info, or in the shadow bitmap before it is mapped). */
+  /** True when `port` is pending (FIFO event word; 2-level: shared_info, or the shadow bitmap before it is mapped). */
   portPending(port: number): boolean {
     const si = this.sharedInfo();
     const bit = 1 << (port & 31);
     if (this.isUserPort(port)) return (Atomics.load(this.userPending, port >>> 5) & bit) !== 0;
+    if (this.fifoAbi) return fifoIsPending(this, port);
+    if (port >= NR_EVTCHN_PORTS) return false;
     if (si < 0) return (Atomics.load(this.shadow, port >>> 5) & bit) !== 0;
     return (Atomics.load(this.i32, (si + PENDING) / 4 + (port >>> 5)) & bit) !== 0;
   }
@@ -259,16 +322,17 @@ export class Domain {
     const si = this.sharedInfo();
     const bit = 1 << (port & 31);
     if (this.isUserPort(port)) { Atomics.and(this.userPending, port >>> 5, ~bit); return; }
+    if (this.fifoAbi) { fifoClearPending(this, port); return; }
+    if (port >= NR_EVTCHN_PORTS) return;
     if (si < 0) Atomics.and(this.shadow, port >>> 5, ~bit);
     else Atomics.and(this.i32, (si + PENDING) / 4 + (port >>> 5), ~bit);
   }
 
   /**
-   * Marks `port` pending with Xen's 2-level rules; returns true when the domain must be woken
-   * (the bit was newly set). Safe from any thread.
+   * Marks `port` pending with the rules of the domain's event ABI (2-level here, FIFO in
+   * evtchn_fifo.ts); returns true when it was newly pending. Safe from any thread.
    */
   setPending(port: number): boolean {
-    const si = this.sharedInfo();
     const word = port >>> 5, bit = 1 << (port & 31);
     Atomics.add(this.ctl, Ctl.Events, 1);
     if (this.isUserPort(port)) {
@@ -277,6 +341,8 @@ export class Domain {
       this.hostWake();
       return true;
     }
+    if (Atomics.load(this.ctl, Ctl.EvtchnFifo) !== 0) return fifoSetPending(this, port);
+    const si = this.sharedInfo();
     if (si < 0) {
       const old = Atomics.or(this.shadow, word, bit);
       if (old & bit) return false;
@@ -290,8 +356,16 @@ export class Domain {
       if (Atomics.load(this.ctl, Ctl.Sleeping) !== 0) this.wake();
       return false;
     }
-    this.raiseSel(si, port >>> 6);
+    this.raiseSel(port >>> 6);
     return true;
+  }
+
+  /** True when `port` is masked (FIFO: MASKED or no event word yet; 2-level: its evtchn_mask bit). */
+  portMasked(port: number): boolean {
+    if (this.fifoAbi) return fifoIsMasked(this, port);
+    const si = this.sharedInfo();
+    if (si < 0 || port >= NR_EVTCHN_PORTS) return false;
+    return (Atomics.load(this.i32, (si + MASK) / 4 + (port >>> 5)) & (1 << (port & 31))) !== 0;
   }
 
   /**
@@ -302,19 +376,23 @@ export class Domain {
    * evtchn_upcall_pending comes before the load of Sleeping (both sequentially consistent), so
    * one side always sees the other.
    */
-  raiseSel(si: number, sel: number): void {
-    Atomics.or(this.i32, (si + SEL) / 4 + (sel >>> 5), 1 << (sel & 31));
-    Atomics.store(this.u8, si + UPCALL_PENDING, 1);
+  raiseSel(sel: number): void {
+    const vi = Atomics.load(this.ctl, Ctl.VcpuInfo);
+    if (vi < 0) return;
+    Atomics.or(this.i32, (vi + VI.evtchn_pending_sel) / 4 + (sel >>> 5), 1 << (sel & 31));
+    Atomics.store(this.u8, vi + VI.evtchn_upcall_pending, 1);
     if (Atomics.load(this.ctl, Ctl.Sleeping) !== 0) this.wake();
   }
 
-  /** Re-raises the upcall for `port` if it is pending and unmasked (EVTCHNOP_unmask). */
+  /** Clears the mask of `port` and re-raises it if it is pending (EVTCHNOP_unmask, either ABI). */
   unmask(port: number): void {
+    if (this.fifoAbi) { fifoUnmask(this, port); return; }
+    if (port >= NR_EVTCHN_PORTS) return;
     const si = this.sharedInfo();
     const word = port >>> 5, bit = 1 << (port & 31);
     if (si < 0) return;
     Atomics.and(this.i32, (si + MASK) / 4 + word, ~bit);
-    if (Atomics.load(this.i32, (si + PENDING) / 4 + word) & bit) this.raiseSel(si, port >>> 6);
+    if (Atomics.load(this.i32, (si + PENDING) / 4 + word) & bit) this.raiseSel(port >>> 6);
   }
 
   /**
@@ -335,6 +413,7 @@ export class Domain {
   /**
    * Makes the frame at `gfn` this domain's shared_info: Xen's state so far (shadow pending bits,
    * or the previous frame's content) is copied in, and upcalls are raised for what is pending.
+   * vcpu_info stays where VCPUOP_register_vcpu_info put it, if it did.
    */
   mapSharedInfo(gfn: number): void {
     const old = this.sharedInfo();
@@ -346,9 +425,16 @@ export class Domain {
       for (let w = 0; w < this.shadow.length; w++) this.i32[(si + PENDING) / 4 + w] = Atomics.exchange(this.shadow, w, 0);
     }
     Atomics.store(this.ctl, Ctl.SharedInfoGfn, gfn);
+    if (!Atomics.load(this.ctl, Ctl.VcpuInfoRegistered)) Atomics.store(this.ctl, Ctl.VcpuInfo, si + SI.vcpu_info);
+    if (this.fifoAbi) {
+      // Queues that became ready while there was no vcpu_info still need their upcall.
+      const cb = Atomics.load(this.ctl, Ctl.FifoControl);
+      if (cb >= 0 && Atomics.load(this.i32, cb / 4) !== 0) this.markEventsPending();
+      return;
+    }
     for (let w = 0; w < NR_EVTCHN_PORTS / 32; w++) {
       const p = Atomics.load(this.i32, (si + PENDING) / 4 + w) & ~Atomics.load(this.i32, (si + MASK) / 4 + w);
-      if (p) this.raiseSel(si, w >>> 1);
+      if (p) this.raiseSel(w >>> 1);
     }
   }
 }

@@ -2,7 +2,8 @@
 // Port tables live in each domain's shared buffer; a domain's lock guards its table, and an
 // operation on two domains takes both locks in domid order.
 import { k, layout } from "../abi/layout.js";
-import { Ctl, Domain, Ecs, NR_EVTCHN_PORTS, PORT_WORDS, lock, lockPair, unlock } from "./domain.js";
+import { Ctl, Domain, Ecs, MAX_EVTCHN_PORTS, PORT_WORDS, PortFifo, lock, lockPair, unlock } from "./domain.js";
+import { FIFO_PRIORITY_DEFAULT, expandArray, fifoDestroy, initControl, setPriority } from "./evtchn_fifo.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
 
 const E = { PERM: -k("XEN_EPERM"), ENOENT: -k("XEN_ENOENT"), ESRCH: -k("XEN_ESRCH"), INVAL: -k("XEN_EINVAL"), NOSPC: -k("XEN_ENOSPC"), EXIST: -k("XEN_EEXIST"), NOSYS: -k("XEN_ENOSYS") };
@@ -27,12 +28,24 @@ function portWord(d: Domain, port: number, i: number): number { return Atomics.l
 function setPort(d: Domain, port: number, state: Ecs, a = 0, b = 0): void {
   Atomics.store(d.ports, port * PORT_WORDS + 1, a);
   Atomics.store(d.ports, port * PORT_WORDS + 2, b);
-  Atomics.store(d.ports, port * PORT_WORDS + 3, 0);
+  // FIFO: a new or closed port gets the default priority; the queue it was last linked on stays
+  // known (its event word may still sit in that queue until the guest consumes it).
+  const fifo = Atomics.load(d.ports, port * PORT_WORDS + 3);
+  Atomics.store(d.ports, port * PORT_WORDS + 3, (fifo & PortFifo.LastMask) | FIFO_PRIORITY_DEFAULT);
   Atomics.store(d.ports, port * PORT_WORDS, state);
-  if (state === Ecs.Free) d.setUserPort(port, false);
+  if (state === Ecs.Free) {
+    d.setUserPort(port, false);
+    d.clearPending(port); // Xen's evtchn_free: a closed port is not pending under either ABI
+    if (port < Atomics.load(d.ctl, Ctl.PortHint)) Atomics.store(d.ctl, Ctl.PortHint, port);
+  }
 }
 
-function validPort(port: number): boolean { return port > 0 && port < NR_EVTCHN_PORTS; }
+/**
+ * True for a port number that may be in use: below 2^17. Ports from 4096 up can only be in use
+ * under FIFO (2-level never allocates them, and EVTCHNOP_reset closes them), so for ops on a
+ * bound port the state check does the rest; ops that answer for free ports too use maxPorts().
+ */
+function validPort(port: number): boolean { return port > 0 && port < MAX_EVTCHN_PORTS; }
 
 /**
  * Allocates a port of `d` in `state` (with word a) under d's lock, lets `bound` record it, and
@@ -55,7 +68,11 @@ function newPort(caller: Domain, d: Domain, out: number, state: Ecs, a = 0, boun
 
 /** Allocates the lowest free port of `d` (caller holds d's lock); -ENOSPC when full. */
 function allocPort(d: Domain): number {
-  for (let p = 1; p < NR_EVTCHN_PORTS; p++) if (portState(d, p) === Ecs.Free) return p;
+  const max = d.maxPorts();
+  for (let p = Math.max(1, Atomics.load(d.ctl, Ctl.PortHint)); p < max; p++) {
+    if (portState(d, p) === Ecs.Free) { Atomics.store(d.ctl, Ctl.PortHint, p + 1); return p; }
+  }
+  Atomics.store(d.ctl, Ctl.PortHint, max);
   return E.NOSPC;
 }
 
@@ -191,7 +208,7 @@ export function status(hv: Hypervisor, caller: Domain, arg: number): number {
   const d = target(hv, caller, caller.u16(arg + ST.dom));
   if (typeof d === "number") return d;
   const port = caller.u32(arg + ST.port);
-  if (port >= NR_EVTCHN_PORTS) return E.INVAL;
+  if (port >= d.maxPorts()) return E.INVAL;
   const state = port === 0 ? Ecs.Reserved : portState(d, port);
   caller.w32(arg + ST.status, STAT[state]);
   caller.w32(arg + ST.vcpu, 0);
@@ -205,21 +222,50 @@ export function status(hv: Hypervisor, caller: Domain, arg: number): number {
   return 0;
 }
 
-/** EVTCHNOP_unmask: clears the mask bit and re-raises the upcall if the port is pending. */
+/** EVTCHNOP_unmask: clears the mask (bit or MASKED) and re-raises the event if the port is pending. */
 export function unmask(hv: Hypervisor, caller: Domain, arg: number): number {
   const port = caller.u32(arg + PORT.port);
-  if (port >= NR_EVTCHN_PORTS) return E.INVAL;
+  if (port >= caller.maxPorts()) return E.INVAL;
   caller.unmask(port);
   return 0;
 }
 
-/** EVTCHNOP_reset: closes every port of `dom` except the boot console and xenstore ports. */
+/**
+ * EVTCHNOP_reset: closes every port of `dom` except the boot console and xenstore ports and
+ * returns a FIFO domain to the 2-level ABI (its kept ports' events are raised again there).
+ */
 export function reset(hv: Hypervisor, caller: Domain, arg: number): number {
   const d = target(hv, caller, caller.u16(arg + RESET.dom));
   if (typeof d === "number") return d;
-  const keep = new Set([d.ctl[Ctl.ConsolePort], d.ctl[Ctl.StorePort]]);
-  for (let p = 1; p < NR_EVTCHN_PORTS; p++) if (!keep.has(p) && portState(d, p) !== Ecs.Free) closePort(hv, d, p);
+  const keep = [d.ctl[Ctl.ConsolePort], d.ctl[Ctl.StorePort]];
+  for (let p = 1; p < MAX_EVTCHN_PORTS; p++) if (p !== keep[0] && p !== keep[1] && portState(d, p) !== Ecs.Free) closePort(hv, d, p);
+  if (d.fifoAbi) {
+    lock(d.ctl, Ctl.Lock);
+    try { fifoDestroy(d); } finally { unlock(d.ctl, Ctl.Lock); }
+    for (const p of keep) if (p && portState(d, p) !== Ecs.Free) d.setPending(p);
+  }
   return 0;
+}
+
+/** EVTCHNOP_init_control: switches `caller` to the FIFO ABI (evtchn_fifo.ts). */
+export function fifoInitControl(hv: Hypervisor, caller: Domain, arg: number): number {
+  lock(caller.ctl, Ctl.Lock);
+  try {
+    return initControl(caller, arg, (p) => caller.portPending(p), (p) => portState(caller, p) !== Ecs.Free);
+  } finally {
+    unlock(caller.ctl, Ctl.Lock);
+  }
+}
+
+/** EVTCHNOP_expand_array: adds a page of FIFO event words. */
+export function fifoExpandArray(hv: Hypervisor, caller: Domain, arg: number): number {
+  lock(caller.ctl, Ctl.Lock);
+  try { return expandArray(caller, arg); } finally { unlock(caller.ctl, Ctl.Lock); }
+}
+
+/** EVTCHNOP_set_priority: a port's FIFO queue (-ENOSYS under 2-level, -EINVAL bad port or priority). */
+export function fifoSetPriority(hv: Hypervisor, caller: Domain, arg: number): number {
+  return setPriority(caller, arg, (p) => p < caller.maxPorts());
 }
 
 /** EVTCHNOP_bind_vcpu: only vCPU 0 exists, so binding to it is the only success. */
@@ -232,7 +278,7 @@ export function bindVcpu(hv: Hypervisor, caller: Domain, arg: number): number {
 
 /** Closes every port of a domain that is going away (peers' ends become unbound). */
 export function closeAll(hv: Hypervisor, d: Domain): void {
-  for (let p = 1; p < NR_EVTCHN_PORTS; p++) if (portState(d, p) !== Ecs.Free) closePort(hv, d, p);
+  for (let p = 1; p < MAX_EVTCHN_PORTS; p++) if (portState(d, p) !== Ecs.Free) closePort(hv, d, p);
 }
 
 /** Raises VIRQ `virq` of `d` if it is bound. */
@@ -252,6 +298,9 @@ const OPS: Record<number, (hv: Hypervisor, d: Domain, arg: number) => number> = 
   [k("EVTCHNOP_unmask")]: unmask,
   [k("EVTCHNOP_reset")]: reset,
   [k("EVTCHNOP_bind_vcpu")]: bindVcpu,
+  [k("EVTCHNOP_init_control")]: fifoInitControl,
+  [k("EVTCHNOP_expand_array")]: fifoExpandArray,
+  [k("EVTCHNOP_set_priority")]: fifoSetPriority,
 };
 
 /** The `event_channel_op(cmd, arg)` import. */

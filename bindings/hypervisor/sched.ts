@@ -1,14 +1,13 @@
 // HYPERVISOR_sched_op: yield, block, shutdown (which unwinds the guest), poll and the
 // privileged remote shutdown.
 import { k, layout } from "../abi/layout.js";
-import { Domain, NR_EVTCHN_PORTS } from "./domain.js";
+import { Domain } from "./domain.js";
 import { DomainExit, guarded, type Hypervisor } from "./hypervisor.js";
 
 const E = { PERM: -k("XEN_EPERM"), INVAL: -k("XEN_EINVAL"), NOSYS: -k("XEN_ENOSYS") };
 const SD = layout("struct sched_shutdown");
 const POLL = layout("struct sched_poll");
 const RSD = layout("struct sched_remote_shutdown");
-const SI = layout("struct shared_info");
 const VI = layout("struct vcpu_info");
 /** Most ports one SCHEDOP_poll may wait on (Xen allows up to the domain's max, 128 here). */
 export const MAX_POLL_PORTS = 128;
@@ -35,8 +34,8 @@ export function schedOp(hv: Hypervisor, d: Domain, cmd: number, arg: number): nu
     switch (cmd) {
       case k("SCHEDOP_yield"): return 0;
       case k("SCHEDOP_block"): {
-        const si = d.sharedInfo();
-        if (si >= 0) Atomics.store(d.u8, si + SI.vcpu_info + VI.evtchn_upcall_mask, 0);
+        const vi = d.vcpuInfo();
+        if (vi >= 0) Atomics.store(d.u8, vi + VI.evtchn_upcall_mask, 0);
         return 0;
       }
       case k("SCHEDOP_poll"): {
@@ -48,7 +47,7 @@ export function schedOp(hv: Hypervisor, d: Domain, cmd: number, arg: number): nu
         const ports: number[] = [];
         for (let i = 0; i < n; i++) {
           const p = d.u32(list + i * 4);
-          if (p >= NR_EVTCHN_PORTS) return E.INVAL;
+          if (p >= d.maxPorts()) return E.INVAL;
           ports.push(p);
         }
         const timeout = d.u64(arg + POLL.timeout);

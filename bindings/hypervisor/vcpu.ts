@@ -1,16 +1,18 @@
-// HYPERVISOR_vcpu_op: the single-shot timer that raises VIRQ_TIMER, and the pvclock time the
-// harness publishes in vcpu_info before every entry into a guest (docs/ABI.md §5).
+// HYPERVISOR_vcpu_op: the single-shot timer that raises VIRQ_TIMER, VCPUOP_register_vcpu_info,
+// and the pvclock time the harness publishes in vcpu_info (docs/ABI.md §5).
 import { k, layout } from "../abi/layout.js";
-import { Ctl, Domain } from "./domain.js";
+import { Ctl, Domain, PAGE_SIZE } from "./domain.js";
+import { guestFrameOk } from "./evtchn_fifo.js";
 import { sendVirq } from "./evtchn.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
 
-const E = { ENOENT: -k("XEN_ENOENT"), NOSYS: -k("XEN_ENOSYS"), ETIME: -k("XEN_ETIME") };
+const E = { ENOENT: -k("XEN_ENOENT"), NOSYS: -k("XEN_ENOSYS"), ETIME: -k("XEN_ETIME"), INVAL: -k("XEN_EINVAL") };
 const SST = layout("struct vcpu_set_singleshot_timer");
+const RVI = layout("struct vcpu_register_vcpu_info");
 const SI = layout("struct shared_info");
 const VI = layout("struct vcpu_info");
 const VTI = layout("struct vcpu_time_info");
-const TIME = SI.vcpu_info + VI.time;
+const TIME = VI.time;
 /** pvclock scale: ns = (tsc delta << 1) * 0x80000000 >> 32, i.e. the TSC counts ns. */
 export const TSC_MUL = 0x80000000, TSC_SHIFT = 1;
 
@@ -33,6 +35,7 @@ export function vcpuOp(hv: Hypervisor, d: Domain, cmd: number, vcpuid: number, a
         Atomics.store(d.ctl, Ctl.TimerArmed, 0);
         hv.hooks.timerChanged(d);
         return 0;
+      case k("VCPUOP_register_vcpu_info"): return registerVcpuInfo(hv, d, arg);
       default: return E.NOSYS;
     }
   });
@@ -54,11 +57,39 @@ export function fireTimerIfDue(d: Domain, now: bigint): boolean {
   return true;
 }
 
+/**
+ * VCPUOP_register_vcpu_info (Xen's map_vcpu_info): moves vCPU 0's vcpu_info to `mfn` + `offset`
+ * for good. The current content is copied there (with no shared_info yet, the new area starts
+ * zeroed, as a first shared_info does: upcalls unmasked), then every selector bit and evtchn_upcall_pending are set so that
+ * nothing raised meanwhile is lost (the guest sees one spurious scan), and the time is published.
+ */
+function registerVcpuInfo(hv: Hypervisor, d: Domain, arg: number): number {
+  d.check(arg, RVI.size);
+  const gfn = d.u64n(arg + RVI.mfn), offset = d.u32(arg + RVI.offset);
+  // Xen 4.17 checks only that it fits the page; the harness also needs the natural alignment of
+  // the 64-bit words both sides update atomically (docs/ABI.md §3).
+  if (offset > PAGE_SIZE - VI.size || (offset & 7) !== 0) return E.INVAL;
+  if (Atomics.load(d.ctl, Ctl.VcpuInfoRegistered)) return E.INVAL;
+  if (!guestFrameOk(d, gfn)) return E.INVAL;
+  const addr = gfn * PAGE_SIZE + offset;
+  const old = d.vcpuInfo();
+  if (old >= 0) d.u8.copyWithin(addr, old, old + VI.size);
+  else d.u8.fill(0, addr, addr + VI.size);
+  Atomics.store(d.ctl, Ctl.VcpuInfoRegistered, 1);
+  Atomics.store(d.ctl, Ctl.VcpuInfo, addr);
+  Atomics.store(d.i32, (addr + VI.evtchn_pending_sel) / 4, -1);
+  Atomics.store(d.i32, (addr + VI.evtchn_pending_sel) / 4 + 1, -1);
+  d.markEventsPending();
+  publishTime(d, hv.now());
+  hv.hooks.trace?.(`vcpu_info ${d.domid} @${addr}`);
+  return 0;
+}
+
 /** Publishes system time `now` in `d`'s vcpu_info (pvclock version protocol). */
 export function publishTime(d: Domain, now: bigint): void {
-  const si = d.sharedInfo();
-  if (si < 0) return;
-  const t = si + TIME;
+  const t0 = d.vcpuInfo();
+  if (t0 < 0) return;
+  const t = t0 + TIME;
   const v = d.view.getUint32(t + VTI.version, true);
   d.view.setUint32(t + VTI.version, (v + 1) | 1, true);
   d.view.setBigUint64(t + VTI.tsc_timestamp, now, true);

@@ -3,10 +3,10 @@
 // operation on two domains takes both locks in domid order.
 import { k, layout } from "../abi/layout.js";
 import { Ctl, Domain, Ecs, MAX_EVTCHN_PORTS, PORT_WORDS, PortFifo, lock, lockPair, unlock } from "./domain.js";
-import { FIFO_PRIORITY_DEFAULT, expandArray, fifoDestroy, initControl, setPriority } from "./evtchn_fifo.js";
+import { FIFO_PRIORITY_DEFAULT, expandArray, fifoDestroy, fifoIsBusy, initControl, setPriority } from "./evtchn_fifo.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
 
-const E = { PERM: -k("XEN_EPERM"), ENOENT: -k("XEN_ENOENT"), ESRCH: -k("XEN_ESRCH"), INVAL: -k("XEN_EINVAL"), NOSPC: -k("XEN_ENOSPC"), EXIST: -k("XEN_EEXIST"), NOSYS: -k("XEN_ENOSYS") };
+const E = { PERM: -k("XEN_EPERM"), ENOENT: -k("XEN_ENOENT"), ESRCH: -k("XEN_ESRCH"), INVAL: -k("XEN_EINVAL"), NOSPC: -k("XEN_ENOSPC"), EXIST: -k("XEN_EEXIST"), NOSYS: -k("XEN_ENOSYS"), BUSY: -k("XEN_EBUSY") };
 const DOMID_SELF = k("DOMID_SELF");
 const NR_VIRQS = k("NR_VIRQS");
 const AU = layout("struct evtchn_alloc_unbound");
@@ -66,13 +66,20 @@ function newPort(caller: Domain, d: Domain, out: number, state: Ecs, a = 0, boun
   }
 }
 
-/** Allocates the lowest free port of `d` (caller holds d's lock); -ENOSPC when full. */
+/**
+ * Allocates the lowest free port of `d` (caller holds d's lock); -ENOSPC when full (exactly that,
+ * XSA-317). Under FIFO a closed port whose word is still LINKED is busy and skipped, as in Xen.
+ */
 function allocPort(d: Domain): number {
-  const max = d.maxPorts();
+  const max = d.maxPorts(), fifo = d.fifoAbi;
+  let busy = max; // the hint must not pass a busy port: it frees up without a close
   for (let p = Math.max(1, Atomics.load(d.ctl, Ctl.PortHint)); p < max; p++) {
-    if (portState(d, p) === Ecs.Free) { Atomics.store(d.ctl, Ctl.PortHint, p + 1); return p; }
+    if (portState(d, p) !== Ecs.Free) continue;
+    if (fifo && fifoIsBusy(d, p)) { busy = Math.min(busy, p); continue; }
+    Atomics.store(d.ctl, Ctl.PortHint, Math.min(busy, p + 1));
+    return p;
   }
-  Atomics.store(d.ctl, Ctl.PortHint, max);
+  Atomics.store(d.ctl, Ctl.PortHint, busy);
   return E.NOSPC;
 }
 
@@ -226,7 +233,7 @@ export function status(hv: Hypervisor, caller: Domain, arg: number): number {
 export function unmask(hv: Hypervisor, caller: Domain, arg: number): number {
   const port = caller.u32(arg + PORT.port);
   if (port >= caller.maxPorts()) return E.INVAL;
-  caller.unmask(port);
+  if (portState(caller, port) !== Ecs.Free) caller.unmask(port); // Xen: a no-op on a port not in use
   return 0;
 }
 
@@ -265,7 +272,7 @@ export function fifoExpandArray(hv: Hypervisor, caller: Domain, arg: number): nu
 
 /** EVTCHNOP_set_priority: a port's FIFO queue (-ENOSYS under 2-level, -EINVAL bad port or priority). */
 export function fifoSetPriority(hv: Hypervisor, caller: Domain, arg: number): number {
-  return setPriority(caller, arg, (p) => p < caller.maxPorts());
+  return setPriority(caller, arg, (p) => p < caller.maxPorts(), (p) => p > 0 && portState(caller, p) !== Ecs.Free);
 }
 
 /** EVTCHNOP_bind_vcpu: only vCPU 0 exists, so binding to it is the only success. */
@@ -301,6 +308,9 @@ const OPS: Record<number, (hv: Hypervisor, d: Domain, arg: number) => number> = 
   [k("EVTCHNOP_init_control")]: fifoInitControl,
   [k("EVTCHNOP_expand_array")]: fifoExpandArray,
   [k("EVTCHNOP_set_priority")]: fifoSetPriority,
+  // EVTCHNOP_reset_cont (14, Xen-internal: its continuation of a preempted reset). The harness's
+  // reset never stops half way, so no reset is ever in progress: Xen's answer is -EBUSY.
+  [14]: () => E.BUSY,
 };
 
 /** The `event_channel_op(cmd, arg)` import. */

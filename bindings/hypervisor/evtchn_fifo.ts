@@ -26,7 +26,7 @@ const CB = layout("struct evtchn_fifo_control_block");
 const IC = layout("struct evtchn_init_control");
 const EA = layout("struct evtchn_expand_array");
 const SP = layout("struct evtchn_set_priority");
-const E = { INVAL: -k("XEN_EINVAL"), ENOENT: -k("XEN_ENOENT"), NOSPC: -k("XEN_ENOSPC"), OPNOTSUPP: -k("XEN_EOPNOTSUPP"), NOSYS: -k("XEN_ENOSYS") };
+const E = { INVAL: -k("XEN_EINVAL"), ENOENT: -k("XEN_ENOENT"), NOSPC: -k("XEN_ENOSPC"), OPNOTSUPP: -k("XEN_EOPNOTSUPP"), NOSYS: -k("XEN_ENOSYS"), ACCES: -k("XEN_EACCES") };
 
 /** Index in `d.i32` of `port`'s event word, or -1 when its event-array page is not there yet. */
 function wordIndex(d: Domain, port: number): number {
@@ -127,11 +127,19 @@ export function fifoSetPending(d: Domain, port: number): boolean {
   return !wasPending;
 }
 
-/** True when `port`'s event word exists and is PENDING (or it was raised before it had a word). */
+/**
+ * True when `port`'s event word exists and is PENDING (Xen's evtchn_fifo_is_pending: an event
+ * raised before the port had a word is remembered for expand_array, but is not pending yet).
+ */
 export function fifoIsPending(d: Domain, port: number): boolean {
   const idx = wordIndex(d, port);
-  if (idx < 0) return port < MAX_EVTCHN_PORTS && (fifoWord(d, port) & PortFifo.PendingNoWord) !== 0;
-  return (Atomics.load(d.i32, idx) & PENDING) !== 0;
+  return idx >= 0 && (Atomics.load(d.i32, idx) & PENDING) !== 0;
+}
+
+/** True when `port`'s word is LINKED: a closed port stays busy (not reallocated) until the guest unlinks it. */
+export function fifoIsBusy(d: Domain, port: number): boolean {
+  const idx = wordIndex(d, port);
+  return idx >= 0 && (Atomics.load(d.i32, idx) & LINKED) !== 0;
 }
 
 /** True when `port` has no event word yet or its word is MASKED (Xen's evtchn_fifo_is_masked). */
@@ -165,13 +173,16 @@ export function guestFrameOk(d: Domain, gfn: number): boolean {
  * EVTCHNOP_init_control: registers vCPU 0's control block at `control_gfn` + `offset` and, the
  * first time, switches the domain from 2-level to FIFO: ports already bound get the default
  * priority, and those pending in the 2-level bitmap stay pending (raised when their event-array
- * page is added). Caller holds d's lock. `pending2l` reads the 2-level state being left.
+ * page is added). Errors in Xen's order: -ENOENT vCPU, -EINVAL offset (beyond 4096 - 72 or not
+ * 8-aligned), -EINVAL already registered, -EINVAL bad frame (the domain stays 2-level, XSA-188);
+ * link_bits is written only on success. Caller holds d's lock. `pending2l` reads the 2-level
+ * state being left.
  */
 export function initControl(d: Domain, arg: number, pending2l: (port: number) => boolean, bound: (port: number) => boolean): number {
   d.check(arg, IC.size);
   const gfn = d.u64n(arg + IC.control_gfn), offset = d.u32(arg + IC.offset), vcpu = d.u32(arg + IC.vcpu);
-  if ((offset & 7) !== 0 || offset > PAGE_SIZE - CB.size) return E.INVAL;
   if (vcpu !== 0) return E.ENOENT;
+  if (offset > PAGE_SIZE - CB.size || (offset & 7) !== 0) return E.INVAL;
   if (Atomics.load(d.ctl, Ctl.FifoControl) >= 0) return E.INVAL;
   if (!guestFrameOk(d, gfn)) return E.INVAL;
   const first = !d.fifoAbi;
@@ -210,12 +221,17 @@ export function expandArray(d: Domain, arg: number): number {
   return 0;
 }
 
-/** EVTCHNOP_set_priority: the port's next linking goes to queue `priority` (0..15). */
-export function setPriority(d: Domain, arg: number, valid: (port: number) => boolean): number {
+/**
+ * EVTCHNOP_set_priority: the port's next linking goes to queue `priority` (0..15); a linked event
+ * stays on its old queue until consumed. Errors in Xen's order: -EINVAL port out of range,
+ * -ENOSYS under 2-level, -EACCES port not in use, -EINVAL priority.
+ */
+export function setPriority(d: Domain, arg: number, valid: (port: number) => boolean, inUse: (port: number) => boolean): number {
   d.check(arg, SP.size);
   const port = d.u32(arg + SP.port), priority = d.u32(arg + SP.priority);
   if (!valid(port)) return E.INVAL;
   if (!d.fifoAbi) return E.NOSYS;
+  if (!inUse(port)) return E.ACCES;
   if (priority > PRIORITY_MIN) return E.INVAL;
   const i = port * PORT_WORDS + 3;
   for (;;) {

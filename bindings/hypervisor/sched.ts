@@ -1,7 +1,8 @@
 // HYPERVISOR_sched_op: yield, block, shutdown (which unwinds the guest), poll and the
 // privileged remote shutdown.
 import { k, layout } from "../abi/layout.js";
-import { Domain } from "./domain.js";
+import { Domain, Ecs } from "./domain.js";
+import { portState } from "./evtchn.js";
 import { DomainExit, guarded, type Hypervisor } from "./hypervisor.js";
 
 const E = { PERM: -k("XEN_EPERM"), INVAL: -k("XEN_EINVAL"), NOSYS: -k("XEN_ENOSYS") };
@@ -47,7 +48,8 @@ export function schedOp(hv: Hypervisor, d: Domain, cmd: number, arg: number): nu
         const ports: number[] = [];
         for (let i = 0; i < n; i++) {
           const p = d.u32(list + i * 4);
-          if (p >= d.maxPorts()) return E.INVAL;
+          // Xen 4.17 (do_poll honours evtchn_usable): port 0, free and out-of-range ports are -EINVAL.
+          if (p === 0 || p >= d.maxPorts() || portState(d, p) === Ecs.Free) return E.INVAL;
           ports.push(p);
         }
         const timeout = d.u64(arg + POLL.timeout);

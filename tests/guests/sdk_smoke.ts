@@ -13,6 +13,7 @@ import {
   poweroff, panic, now, sharedInfoAddr, vcpuInfoAddr,
   frameAlloc, frameFree, frameIsXens, framesLowFree, addrToGfn, PAGE_SIZE, LOW_FIRST_FRAME, LOW_END_FRAME,
   evtchnAllocUnbound, evtchnBindIpi, evtchnNotify, evtchnClose, evtchnIsPending, NR_EVENT_CHANNELS,
+  evtchnUsesFifo, evtchnMaxPorts, evtchnSetPriority,
   gnttabGrantAccess, gnttabGrantAccessRef, gnttabEndAccess, gnttabEntryFlags, gnttabMap, gnttabUnmap,
   gnttabCopyFrom, gnttabCopyTo, SharedPage, PAGE_GRANT,
   timerSet, timerSetAt, timerCancel, timersPending, NS_PER_MS, fmtU64, fmtHex, pvclockScale,
@@ -48,7 +49,10 @@ export function xen_start(startInfo: i32): void {
   if (s < 0) panic("bad self=");
   self = <domid_t>s;
   expectTrue("shared_info mapped outside frames 0..3", sharedInfoAddr() >= (<usize>LOW_FIRST_FRAME << 12));
-  expectTrue("vcpu_info is in shared_info", vcpuInfoAddr() == sharedInfoAddr());
+  // FIFO unless the command line says xen_fifo_events=0; then vcpu_info sits beside the control block.
+  const fifo = cmdlineGet("xen_fifo_events") != "0";
+  expectTrue("event ABI as the command line asks", evtchnUsesFifo() == fifo);
+  expectTrue("vcpu_info placed", fifo ? frameIsXens(vcpuInfoAddr() & ~<usize>4095) && vcpuInfoAddr() != sharedInfoAddr() + 64 : vcpuInfoAddr() != 0);
   expectTrue("shared_info frame is Xen's", frameIsXens(sharedInfoAddr()));
   checkCmdline();
   checkFormatting();
@@ -159,7 +163,12 @@ function checkEvtchn(): void {
   expectTrue("alloc_unbound for domain 0 returns a port", port > 2);
   expect("close", evtchnClose(<u32>port), 0);
   expect("close again", evtchnClose(<u32>port), -XEN_EINVAL);
-  expect("close out of range", evtchnClose(NR_EVENT_CHANNELS), -XEN_EINVAL);
+  expect("close out of range", evtchnClose(evtchnMaxPorts()), -XEN_EINVAL);
+  expect("port range of the ABI", evtchnMaxPorts(), evtchnUsesFifo() ? 1 << 17 : NR_EVENT_CHANNELS);
+  const ipi = evtchnBindIpi();
+  expect("priorities exist only under FIFO", evtchnSetPriority(<u32>ipi, 3), evtchnUsesFifo() ? 0 : -38);
+  expect("priority range", evtchnSetPriority(<u32>ipi, 16), evtchnUsesFifo() ? -XEN_EINVAL : -38);
+  expect("close ipi", evtchnClose(<u32>ipi), 0);
 }
 
 function checkGrants(): void {

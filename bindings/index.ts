@@ -3,7 +3,7 @@
 // domain ended; and the ABI manifest with its check against Xen's headers.
 export {
   XenSystem, runSystem, ConfigError, DEFAULT_BACKEND,
-  type SystemConfig, type GuestConfig, type DiskConfig, type WasmSource, type ConsoleLine, type SystemResult, type HostXenstore,
+  type SystemConfig, type GuestConfig, type DiskConfig, type WasmSource, type ConsoleLine, type SystemResult, type HostXenstore, type AbiChoice,
 } from "./host/system.js";
 export type { DomainResult } from "./runner/common.js";
 export type { VifSpec } from "./toolstack/vifs.js";

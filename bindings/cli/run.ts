@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MAX_MEM_MIB, MIN_MEM_MIB } from "../toolstack/builder.js";
 import { MAX_DISKS, parseDiskArg, type DiskArg } from "../toolstack/disks.js";
-import { ConfigError, XenSystem, type SystemConfig, type SystemResult } from "../host/system.js";
+import { ConfigError, XenSystem, type AbiChoice, type SystemConfig, type SystemResult } from "../host/system.js";
 import { UsageError } from "./errors.js";
 import { tokenize, usage, type CommandSpec } from "./options.js";
 import { parseVifArg, type VifSpec } from "../toolstack/vifs.js";
@@ -24,7 +24,7 @@ export const RUN_SPEC: CommandSpec = {
     { name: "spin", help: "threads: idle domains keep polling instead of sleeping" },
     { name: "seed", value: "N", help: "the deterministic runner's seed (default 1)" },
     { name: "mem", value: "MIB", help: "memory of each domain (default 32)" },
-    { name: "stats", help: "per-domain hypercalls, events and refused grant accesses at the end (and the uplink's counters)" },
+    { name: "stats", help: "per-domain hypercalls, events, refused grant accesses and the ABIs in use at the end (and the uplink's counters)" },
     { name: "trace", value: "FILE", help: "writes the deterministic runner's event order" },
     { name: "xenstore-socket", value: "PATH", help: "where xenstored listens for dom0's tools (default: a per-run path, printed at start)" },
     { name: "disk", value: "PATH[,ro]|ram:SIZE", help: "attaches a raw image (or a zeroed RAM disk) to the first guest as xvda, xvdb, ... (,ro: read-only), served by domain 0" },
@@ -32,6 +32,8 @@ export const RUN_SPEC: CommandSpec = {
     { name: "backend-cmdline", value: "STR", help: "domain 0's command line, e.g. \"features=none\"" },
     { name: "pcap", value: "FILE", help: "records every frame dom0's switch forwards (libpcap, for tshark or wireshark)" },
     { name: "uplink", value: "local=[HOST:]PORT,remote=[HOST:]PORT", help: "threads: joins the switch to the host over UDP, one Ethernet frame per datagram (QEMU's -netdev dgram), binding local (HOST defaults to 127.0.0.1) and exchanging frames with remote, e.g. socat's TAP bridge (docs/net.md)" },
+    { name: "evtchn", value: "fifo|2l", help: "the event-channel ABI every domain's SDK uses (default: FIFO, as Linux; passed as xen_fifo_events=1|0 on each command line)" },
+    { name: "gnttab", value: "1|2", help: "the grant-table version every domain's SDK uses (default 1; passed as grant_table.version=N on each command line)" },
     { name: "cmdline", value: "STR", help: "the command line of the guests after it" },
     { name: "vif", value: "SPEC", help: "a vif on dom0's switch for the guests after it: on, none, or mac=..,mtu=..,rate=10Mb/s[@50ms],queues=N,features=all|none (MACs default to 00:16:3e:00:00:<domid>)" },
   ],
@@ -43,7 +45,7 @@ export const RUN_USAGE = usage(RUN_SPEC);
 interface RunArgs {
   runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; xenstoreSocket?: string;
   guests: Array<{ path: string; cmdline: string; vif: VifSpec | null }>; disks: DiskArg[]; backend?: string; backendCmdline: string; pcap?: string;
-  uplink?: UplinkSpec;
+  uplink?: UplinkSpec; abi: AbiChoice;
 }
 
 function intArg(opt: string, v: string, min: number, max: number): number {
@@ -53,7 +55,7 @@ function intArg(opt: string, v: string, min: number, max: number): number {
 
 /** Parses the arguments of `xenwasm run`; throws UsageError with one line. */
 export function parseRunArgs(argv: string[]): RunArgs {
-  const a: RunArgs = { runner: "deterministic", spin: false, seed: 1, memMiB: 32, stats: false, guests: [], disks: [], backendCmdline: "" };
+  const a: RunArgs = { runner: "deterministic", spin: false, seed: 1, memMiB: 32, stats: false, guests: [], disks: [], backendCmdline: "", abi: {} };
   let cmdline = "";
   let vif: VifSpec | null = null;
   const wrapped = <T>(f: () => T): T => { try { return f(); } catch (e) { throw new UsageError(`run: ${(e as Error).message}`); } };
@@ -78,6 +80,14 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case "vif": vif = wrapped(() => parseVifArg(v)); break;
       case "pcap": a.pcap = v; break;
       case "uplink": a.uplink = wrapped(() => parseUplinkArg(v)); break;
+      case "evtchn":
+        if (v !== "fifo" && v !== "2l") throw new UsageError(`run: --evtchn must be 'fifo' or '2l', not '${v}'`);
+        a.abi.evtchn = v;
+        break;
+      case "gnttab":
+        if (v !== "1" && v !== "2") throw new UsageError(`run: --gnttab must be 1 or 2, not '${v}'`);
+        a.abi.gnttab = v === "1" ? 1 : 2;
+        break;
     }
   }
   if (a.guests.length === 0) throw new UsageError("run: no guest given (usage: xenwasm run [options] GUEST.wasm ...)");
@@ -102,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config: SystemConfig = {
     guests: a.guests.map((g) => ({ wasm: g.path, cmdline: g.cmdline, memMiB: a.memMiB, vif: g.vif ?? false })),
-    runner: a.runner, seed: a.seed, spin: a.spin, pcap: a.pcap, uplink: a.uplink, xenstoreSocket: a.xenstoreSocket,
+    runner: a.runner, seed: a.seed, spin: a.spin, pcap: a.pcap, uplink: a.uplink, xenstoreSocket: a.xenstoreSocket, abi: a.abi,
     disks: a.disks.map((d) => (d.ramBytes !== undefined ? { ramBytes: d.ramBytes, readonly: d.readonly } : { path: d.path, readonly: d.readonly })),
     backend: a.backend !== undefined || a.disks.length || a.guests.some((g) => g.vif) ? { wasm: a.backend, cmdline: a.backendCmdline, memMiB: a.memMiB } : undefined,
     onUplink: (port) => {
@@ -140,7 +150,7 @@ export async function run(argv: string[]): Promise<number> {
       `${u.rxForeign} from another address, ${u.rxQueueFull} queue full; dropped out: ${u.txQueueFull} queue full, ${u.txErrors} send errors\n`);
   }
   if (a.stats) {
-    for (const d of [...(result.backend ? [result.backend] : []), ...result.domains.filter((x) => x.domid !== 0)]) process.stderr.write(`xenwasm: ${d.name} (${d.domid}): ${d.reason}, ${d.hypercalls} hypercalls, ${d.events} events, ${d.violations} refused grant accesses\n`);
+    for (const d of [...(result.backend ? [result.backend] : []), ...result.domains.filter((x) => x.domid !== 0)]) process.stderr.write(`xenwasm: ${d.name} (${d.domid}): ${d.reason}, ${d.hypercalls} hypercalls, ${d.events} events, ${d.violations} refused grant accesses, ${d.evtchnAbi} event channels, grant table v${d.gnttabVersion}\n`);
   }
   // Crashes were reported as they happened; name the other ways a guest did not power off.
   const bad = result.domains.filter((d) => d.reason !== "poweroff" && d.reason !== "crash");

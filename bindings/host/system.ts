@@ -73,6 +73,29 @@ export interface SystemConfig {
   onLog?: (message: string) => void;
   /** Called once the domains are built and xenstored runs, before any guest starts. */
   onReady?: () => void;
+  /**
+   * The ABIs the SDK in every domain (guests and dom0) should choose, passed on their command
+   * lines as Linux's parameters: `xen_fifo_events=1|0` and `grant_table.version=1|2`. The
+   * harness offers both ABIs of each; a kernel that is not the SDK may ignore the words.
+   */
+  abi?: AbiChoice;
+}
+
+/** The event-channel ABI ("fifo" or "2l") and grant-table version (1 or 2) the domains are asked to use. */
+export interface AbiChoice { evtchn?: "fifo" | "2l"; gnttab?: 1 | 2 }
+
+/** The command-line words that ask the SDK for `abi` (empty when nothing is asked). */
+export function abiCmdline(abi: AbiChoice | undefined): string {
+  if (abi?.evtchn !== undefined && abi.evtchn !== "fifo" && abi.evtchn !== "2l") throw new ConfigError(`event-channel ABI must be 'fifo' or '2l', not '${abi.evtchn}'`);
+  if (abi?.gnttab !== undefined && abi.gnttab !== 1 && abi.gnttab !== 2) throw new ConfigError(`grant-table version must be 1 or 2, not '${abi.gnttab}'`);
+  const words: string[] = [];
+  if (abi?.evtchn) words.push(`xen_fifo_events=${abi.evtchn === "fifo" ? 1 : 0}`);
+  if (abi?.gnttab) words.push(`grant_table.version=${abi.gnttab}`);
+  return words.join(" ");
+}
+
+function withAbi(cmdline: string, abi: string): string {
+  return abi ? (cmdline ? `${cmdline} ${abi}` : abi) : cmdline;
 }
 
 /** A console line of a domain. */
@@ -141,7 +164,8 @@ function runOptions(config: SystemConfig, output: (line: ConsoleLine) => void, o
     return { g, mem, ...compile(g.wasm, typeof g.wasm === "string" ? "" : `guest ${i + 1}: `) };
   });
   const names = domainNames(loaded.map(({ g, file }, i) => g.name ?? (file ? basename(file).replace(/\.wasm$/, "") : `guest${i + 1}`)));
-  const guests: GuestSpec[] = loaded.map(({ g, mem, module }, i) => ({ module, name: names[i], cmdline: g.cmdline ?? "", memMiB: mem }));
+  const abi = abiCmdline(config.abi);
+  const guests: GuestSpec[] = loaded.map(({ g, mem, module }, i) => ({ module, name: names[i], cmdline: withAbi(g.cmdline ?? "", abi), memMiB: mem }));
   const vifs = config.guests.flatMap((g, i) => (g.vif ? [{ frontend: i + 1, spec: g.vif === true ? {} : g.vif }] : []));
   if ((config.pcap !== undefined || config.uplink) && vifs.length === 0) throw new ConfigError(`${config.pcap !== undefined ? "a capture" : "the uplink"} needs dom0's switch: give a guest a vif`);
   let backend: BackendSpec | undefined;
@@ -154,7 +178,7 @@ function runOptions(config: SystemConfig, output: (line: ConsoleLine) => void, o
       try { accessSync(dirname(config.pcap) || ".", constants.W_OK); } catch { throw new ConfigError(`--pcap ${config.pcap}: its directory is not writable`); }
     }
     backend = {
-      module, name: "dom0", memMiB: b.memMiB ?? 32, cmdline: b.cmdline ?? "", disks: disks.map(checkDisk), vifs,
+      module, name: "dom0", memMiB: b.memMiB ?? 32, cmdline: withAbi(b.cmdline ?? "", abi), disks: disks.map(checkDisk), vifs,
       pcap: config.pcap, uplink: config.uplink, onUplink: config.onUplink,
     };
   }

@@ -63,6 +63,10 @@ export interface DomainResult {
   domid: number; name: string; reason: string; message?: string; violations: number; hypercalls: number; events: number; grantOps: number;
   /** Bytes the domain's GNTTABOP_copy entries moved. */
   copyBytes: number;
+  /** The event-channel ABI the domain ended with: "fifo" after EVTCHNOP_init_control, else "2-level". */
+  evtchnAbi: "fifo" | "2-level";
+  /** The grant-table version the domain ended with (GNTTABOP_set_version). */
+  gnttabVersion: number;
 }
 
 /** The outcome of a run: per-domain results, the exit status, and (deterministic) the trace. */
@@ -162,6 +166,7 @@ export function resultOf(d: Domain, message?: string): DomainResult {
     domid: d.domid, name: d.name, reason: SHUTDOWN_NAMES[d.ctl[Ctl.Reason]] ?? `reason ${d.ctl[Ctl.Reason]}`, message,
     violations: d.ctl[Ctl.Violations], hypercalls: d.ctl[Ctl.Hypercalls], events: d.ctl[Ctl.Events], grantOps: d.ctl[Ctl.GrantOps],
     copyBytes: (d.ctl[Ctl.CopyBytesHi] >>> 0) * 2 ** 32 + (d.ctl[Ctl.CopyBytesLo] >>> 0),
+    evtchnAbi: d.ctl[Ctl.EvtchnFifo] ? "fifo" : "2-level", gnttabVersion: d.ctl[Ctl.GrantVersion],
   };
 }
 

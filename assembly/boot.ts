@@ -14,6 +14,7 @@ import { sharedInfoMap } from "./shared";
 import { evtchnInit, evtchnEnableUpcalls } from "./evtchn";
 import { consoleInit, puts, puti, putc } from "./console";
 import { cmdlineSet } from "./cmdline";
+import { gnttabBoot } from "./gnttab";
 import { panic } from "./sched";
 
 /** The magic the harness writes at start_info.magic (docs/ABI.md §2). */
@@ -60,6 +61,7 @@ export function boot(startInfo: i32): void {
   let len: usize = 0;
   while (len < max && load<u8>(cl + len) != 0) len++;
   cmdlineSet(String.UTF8.decodeUnsafe(cl, len));
+  gnttabBoot(); // grant_table.version=2 asks for a v2 table (nothing happens without it)
 
   const rc = sharedInfoMap();
   if (rc < 0) {

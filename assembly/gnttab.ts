@@ -1,18 +1,25 @@
-// Grant tables, version 1 (grant_table.h, docs/ABI.md §2-§4): granting our frames to other
+// Grant tables, versions 1 and 2 (grant_table.h, docs/ABI.md §2-§4): granting our frames to other
 // domains, mapping and copying other domains' grants, and SharedPage, the one page type that
 // ring and driver code is written against (DESIGN §2).
 //
 // Granting. The grant table lives in frames of our own memory that Xen placed there
-// (XENMEM_add_to_physmap, XENMAPSPACE_grant_table): frame idx holds refs idx*512..idx*512+511.
-// The SDK maps frames on demand, up to the max_nr_frames GNTTABOP_query_size reports. It hands
-// out refs from GNTTAB_NR_RESERVED_ENTRIES up; refs below that are only ever used through an
-// explicit gnttabGrantAccessRef (well-known refs). Entries are shared with Xen, which sets
-// GTF_reading/GTF_writing with atomic compare-and-swap while another domain maps or copies the
-// grant, so the guest touches an entry's (flags, domid) word only with 32-bit atomics:
-// - grant: store `frame`, then publish (flags | domid << 16) with one atomic store;
-// - end access: compare-and-swap the word to 0 expecting neither GTF_reading nor GTF_writing;
-//   while a mapping exists the swap is refused and gnttabEndAccess returns -XEN_EBUSY, leaving
-//   the grant in place (Xen's gnttab_end_foreign_access_ref, never "pretend and leak").
+// (XENMEM_add_to_physmap, XENMAPSPACE_grant_table). Version 1 (the default) packs 512 8-byte
+// entries in a frame; version 2 (`grant_table.version=2` on the command line, as Linux's module
+// parameter, chosen at boot by gnttabBoot) packs 256 16-byte entries and keeps GTF_reading /
+// GTF_writing apart, in status frames (one u16 per ref, 2048 per frame) placed with
+// XENMAPIDX_grant_table_status. The same calls work under both; only v2 has sub-page and
+// transitive grants. The SDK maps frames on demand, up to the max_nr_frames GNTTABOP_query_size
+// reports, and hands out refs from GNTTAB_NR_RESERVED_ENTRIES up; refs below that are only ever
+// used through an explicit gnttabGrantAccessRef (well-known refs). Entries are shared with Xen,
+// which sets GTF_reading/GTF_writing atomically while another domain maps or copies the grant,
+// so the guest touches an entry's (flags, domid) word only with 32-bit atomics:
+// - grant: store the body (frame, ...), then publish (flags | domid << 16) with one atomic store;
+// - end access, v1: compare-and-swap the word to 0 expecting neither GTF_reading nor GTF_writing;
+//   v2 (Linux's gnttab_end_foreign_access_ref_v2): clear the word, then read the status, and put
+//   the word back if the grant turned out to be in use (Xen sets the status before it checks the
+//   flags again, so one side always sees the other). While a mapping exists gnttabEndAccess
+//   returns -XEN_EBUSY and leaves the grant in place (Xen's gnttab_end_foreign_access_ref, never
+//   "pretend and leak").
 //
 // Mapping. A grant mapped with GNTTABOP_map_grant_ref cannot appear in our memory
 // (WebAssembly cannot alias), so it is reached through its handle with the grant_* imports
@@ -21,40 +28,58 @@
 // Errors: ref-level functions return -XEN_Exxx; map/unmap/copy return Xen's GNTST_* status.
 import { DOMID_SELF, domid_t } from "./xen/xen";
 import {
-  grant_entry_v1, grant_ref_t, gnttab_map_grant_ref, gnttab_unmap_grant_ref, gnttab_copy, gnttab_copy_ptr, gnttab_query_size,
-  GNTTABOP_map_grant_ref, GNTTABOP_unmap_grant_ref, GNTTABOP_copy, GNTTABOP_query_size,
-  GNTTAB_NR_RESERVED_ENTRIES, GTF_permit_access, GTF_readonly, GTF_reading, GTF_writing,
+  grant_entry_v1, grant_entry_v2, grant_ref_t, grant_status_t, gnttab_map_grant_ref, gnttab_unmap_grant_ref, gnttab_copy,
+  gnttab_copy_ptr, gnttab_query_size, gnttab_set_version,
+  GNTTABOP_map_grant_ref, GNTTABOP_unmap_grant_ref, GNTTABOP_copy, GNTTABOP_query_size, GNTTABOP_set_version,
+  GNTTAB_NR_RESERVED_ENTRIES, GTF_permit_access, GTF_transitive, GTF_readonly, GTF_reading, GTF_writing, GTF_sub_page,
   GNTMAP_readonly, GNTMAP_device_map, GNTCOPY_source_gref, GNTCOPY_dest_gref,
   GNTST_okay, GNTST_general_error, GNTST_bad_copy_arg,
 } from "./xen/grant_table";
-import { XENMAPSPACE_grant_table } from "./xen/memory";
-import { XEN_EINVAL, XEN_EBUSY, XEN_EEXIST, XEN_ENOSPC, XEN_EFAULT } from "./xen/errno";
+import { XENMAPSPACE_grant_table, XENMAPIDX_grant_table_status } from "./xen/memory";
+import { XEN_EINVAL, XEN_EBUSY, XEN_EEXIST, XEN_ENOSPC, XEN_EFAULT, XEN_EOPNOTSUPP } from "./xen/errno";
 import {
   HYPERVISOR_grant_table_op, grant_copy_from, grant_copy_to, grant_load32, grant_store32, grant_cmpxchg32,
 } from "./hypercall";
 import { PAGE_SIZE, frameAllocForXen, addrToGfn } from "./frames";
 import { addToPhysmap } from "./shared";
+import { cmdlineGetInRange } from "./cmdline";
+import { puts, puti, printk } from "./console";
 
-/** Size of a v1 grant entry (8 bytes). */
-const ENTRY_SIZE: usize = offsetof<grant_entry_v1>();
-/** Grant entries per grant-table frame (512). */
-export const GREFS_PER_FRAME: u32 = <u32>(PAGE_SIZE / ENTRY_SIZE);
-/** Shift of `domid` inside the entry's first 32-bit word (flags is the low half). */
+/** Grant entries per v1 grant-table frame (512). */
+export const GREFS_PER_FRAME: u32 = <u32>(PAGE_SIZE / offsetof<grant_entry_v1>());
+/** Grant entries per v2 grant-table frame (256). */
+export const GREFS_PER_FRAME_V2: u32 = <u32>(PAGE_SIZE / offsetof<grant_entry_v2>());
+/** Status words (grant_status_t) per v2 status frame (2048). */
+export const GRANT_STATUS_PER_FRAME: u32 = <u32>(PAGE_SIZE / sizeof<grant_status_t>());
+/** Shift of `domid` inside the entry's first 32-bit word (flags is the low half), both versions. */
 const DOMID_SHIFT: u32 = <u32>(offsetof<grant_entry_v1>("domid") << 3);
+/** GTF_reading | GTF_writing: a grant in use. */
+const IN_USE: u32 = <u32>(GTF_reading | GTF_writing);
 
+let version: u32 = 1; // the table's layout, GNTTABOP_set_version
+let refShift: u32 = 9; // log2 refs per grant frame: 9 (v1) or 8 (v2)
+let entryShift: u32 = 3; // log2 entry size: 3 (v1) or 4 (v2)
 let maxFrames: u32 = 0; // 0: not initialised
 let nrFrames: u32 = 0;
 let frameAddrs: usize = 0; // usize[maxFrames]: the address of each mapped grant-table frame
-let refMap: usize = 0; // bitmap over maxFrames * GREFS_PER_FRAME refs: set = granted by us
+let nrStatus: u32 = 0; // v2 status frames placed
+let statusAddrs: usize = 0; // usize[statusFramesFor(maxFrames)]: their addresses (kept across versions)
+let refMap: usize = 0; // bitmap over maxFrames * GREFS_PER_FRAME refs (v1's count, the larger): set = granted by us
 let refHint: u32 = GNTTAB_NR_RESERVED_ENTRIES;
 let refsInUse: u32 = 0;
 
 const OP = memory.data(2 * <i32>offsetof<gnttab_copy>(), 8); // scratch for GNTTABOP_* (two entries at most)
 const OUT = memory.data(4, 4); // grant_load32 / grant_cmpxchg32 result
 
+/** v2 status frames needed for `frames` grant frames (8 grant frames' refs per status frame). */
+@inline function statusFramesFor(frames: u32): u32 {
+  return (frames * GREFS_PER_FRAME_V2 + GRANT_STATUS_PER_FRAME - 1) / GRANT_STATUS_PER_FRAME;
+}
+
 /**
  * Sets up the grant table: learns max_nr_frames (GNTTABOP_query_size) and maps `initialFrames`
- * frames. Optional: the first grant does it with one frame. Returns 0 or -XEN_Exxx.
+ * frames (with their status frames under v2). Optional: the first grant does it with one frame.
+ * Returns 0 or -XEN_Exxx.
  */
 export function gnttabInit(initialFrames: u32 = 1): i32 {
   if (maxFrames == 0) {
@@ -66,6 +91,8 @@ export function gnttabInit(initialFrames: u32 = 1): i32 {
     if (q.status != GNTST_okay || q.max_nr_frames == 0) return -XEN_EINVAL;
     const max = q.max_nr_frames;
     frameAddrs = heap.alloc(<usize>max * sizeof<usize>());
+    statusAddrs = heap.alloc(<usize>statusFramesFor(max) * sizeof<usize>());
+    memory.fill(statusAddrs, 0, <usize>statusFramesFor(max) * sizeof<usize>());
     const bytes = <usize>(((max * GREFS_PER_FRAME) + 31) >> 5) << 2;
     refMap = heap.alloc(bytes);
     memory.fill(refMap, 0, bytes);
@@ -78,9 +105,28 @@ export function gnttabInit(initialFrames: u32 = 1): i32 {
   return 0;
 }
 
-/** Maps grant-table frame `nrFrames` into a frame given to Xen; returns 0 or -XEN_Exxx. */
+/**
+ * Has Xen place v2 status frame `i` (at the frame it had before, if any: a frame given to Xen is
+ * never reused for anything else). Returns 0 or -XEN_Exxx.
+ */
+function mapStatusFrame(i: u32): i32 {
+  const slot = statusAddrs + (<usize>i) * sizeof<usize>();
+  let frame = load<usize>(slot);
+  if (frame == 0) frame = frameAllocForXen();
+  const rc = addToPhysmap(XENMAPSPACE_grant_table, <u64>(XENMAPIDX_grant_table_status | i), frame);
+  if (rc < 0) return rc;
+  store<usize>(slot, frame);
+  nrStatus = i + 1;
+  return 0;
+}
+
+/** Maps grant-table frame `nrFrames` into a frame given to Xen (and, under v2, the status frame it needs); returns 0 or -XEN_Exxx. */
 function mapFrame(): i32 {
   if (nrFrames >= maxFrames) return -XEN_ENOSPC;
+  if (version == 2 && statusFramesFor(nrFrames + 1) > nrStatus) {
+    const rc = mapStatusFrame(nrStatus);
+    if (rc < 0) return rc;
+  }
   const frame = frameAllocForXen();
   const rc = addToPhysmap(XENMAPSPACE_grant_table, <u64>nrFrames, frame);
   if (rc < 0) return rc;
@@ -89,9 +135,69 @@ function mapFrame(): i32 {
   return 0;
 }
 
-/** Grant refs usable so far (mapped frames x 512). */
+/**
+ * Switches our grant table to `v` (1 or 2) with GNTTABOP_set_version. Xen then clears every entry
+ * but the 8 reserved ones, so it is refused here with -XEN_EBUSY while we have any grant (end
+ * them first), and by Xen with -XEN_EBUSY while a reserved-free ref is in use. Under v2 the status
+ * frames for the frames already mapped are placed. Returns 0 or -XEN_Exxx (the version is then
+ * unchanged).
+ */
+export function gnttabSetVersion(v: u32): i32 {
+  if (v != 1 && v != 2) return -XEN_EINVAL;
+  if (v == version) return 0;
+  if (refsInUse != 0) return -XEN_EBUSY;
+  const sv = changetype<gnttab_set_version>(OP);
+  sv.version = v;
+  const rc = HYPERVISOR_grant_table_op(GNTTABOP_set_version, OP, 1);
+  if (rc < 0) return rc;
+  if (sv.version != v) return -XEN_EINVAL;
+  version = v;
+  refShift = v == 2 ? 8 : 9;
+  entryShift = v == 2 ? 4 : 3;
+  nrStatus = 0; // back to v1, Xen took the status frames back; going to v2, none is placed yet
+  refHint = GNTTAB_NR_RESERVED_ENTRIES;
+  if (v == 2 && maxFrames != 0) {
+    const need = statusFramesFor(nrFrames);
+    for (let i: u32 = 0; i < need; i++) {
+      const r = mapStatusFrame(i);
+      if (r < 0) return r;
+    }
+  }
+  return 0;
+}
+
+/** The grant-table version in force (1 or 2). */
+export function gnttabVersion(): u32 {
+  return version;
+}
+
+/**
+ * Boot-time choice of the table version (boot() calls it once): `grant_table.version=2` on the
+ * command line asks Xen for v2 and prints the outcome ("grant_table: version 2"); without it (or
+ * with 1) nothing is done and the table stays v1. Falls back to v1 if Xen refuses, as Linux does.
+ * Returns the version in force.
+ */
+export function gnttabBoot(): u32 {
+  const want = cmdlineGetInRange("grant_table.version", 1, 1, 2);
+  if (want == version) return version;
+  const rc = gnttabSetVersion(want);
+  if (rc < 0) {
+    puts("grant_table: version ");
+    puti(want);
+    puts(" refused (");
+    puti(rc);
+    printk("), using version 1");
+  } else {
+    puts("grant_table: version ");
+    puti(version);
+    printk("");
+  }
+  return version;
+}
+
+/** Grant refs usable so far (mapped frames x refs per frame). */
 export function gnttabNrRefs(): u32 {
-  return nrFrames * GREFS_PER_FRAME;
+  return nrFrames << refShift;
 }
 
 /** Grant refs currently granted by this domain. */
@@ -100,7 +206,15 @@ export function gnttabRefsInUse(): u32 {
 }
 
 @inline function entryAddr(ref: grant_ref_t): usize {
-  return load<usize>(frameAddrs + (<usize>(ref / GREFS_PER_FRAME)) * sizeof<usize>()) + (<usize>(ref % GREFS_PER_FRAME)) * ENTRY_SIZE;
+  return load<usize>(frameAddrs + (<usize>(ref >> refShift)) * sizeof<usize>()) + (<usize>(ref & ((1 << refShift) - 1)) << entryShift);
+}
+/** Address of `ref`'s v2 status word (its status frame is placed whenever its grant frame is). */
+@inline function statusAddr(ref: grant_ref_t): usize {
+  return load<usize>(statusAddrs + (<usize>(ref / GRANT_STATUS_PER_FRAME)) * sizeof<usize>()) + (<usize>(ref % GRANT_STATUS_PER_FRAME) << 1);
+}
+/** GTF_reading | GTF_writing of our entry `ref` as Xen has them now (v1 flags, v2 status). */
+@inline function inUseBits(ref: grant_ref_t, e: usize): u32 {
+  return (version == 2 ? <u32>atomic.load<u16>(statusAddr(ref)) : atomic.load<u32>(e)) & IN_USE;
 }
 @inline function refOwned(ref: u32): bool {
   return (load<u32>(refMap + ((<usize>ref >> 5) << 2)) & (1 << (ref & 31))) != 0;
@@ -111,12 +225,50 @@ export function gnttabRefsInUse(): u32 {
   store<u32>(a, on ? w | (1 << (ref & 31)) : w & ~(1 << (ref & 31)));
 }
 
-/** Writes a permit-access entry: frame first, then (flags, domid) in one atomic store that publishes it. */
-function writeEntry(ref: grant_ref_t, domid: domid_t, frame: u32, readonly: bool): void {
+/**
+ * Writes our entry `ref` (either layout) and publishes it: the body first (v1: the frame; v2: the
+ * u32 at offset 4, i.e. page_off | length << 16 or trans_domid, then the u64 frame or trans gref),
+ * then (flags, domid) in one atomic store.
+ */
+function writeEntry(ref: grant_ref_t, domid: domid_t, flags: u32, body: u64, word1: u32): void {
   const e = entryAddr(ref);
-  atomic.store<u32>(e + offsetof<grant_entry_v1>("frame"), frame);
-  const flags = <u32>GTF_permit_access | (readonly ? <u32>GTF_readonly : 0);
+  if (version == 2) {
+    atomic.store<u32>(e + offsetof<grant_entry_v2>("sub_page_page_off"), word1);
+    atomic.store<u64>(e + offsetof<grant_entry_v2>("frame"), body);
+  } else {
+    atomic.store<u32>(e + offsetof<grant_entry_v1>("frame"), <u32>body);
+  }
   atomic.store<u32>(e, flags | (<u32>domid << DOMID_SHIFT));
+}
+
+/**
+ * Takes the lowest free ref at or after the hint (wrapping to the first non-reserved ref),
+ * mapping one more grant-table frame when every usable ref is taken. Returns the ref (now ours)
+ * or -XEN_Exxx (-XEN_ENOSPC when max_nr_frames frames are full).
+ */
+function allocRef(): i32 {
+  if (maxFrames == 0) {
+    const rc = gnttabInit(1);
+    if (rc < 0) return rc;
+  }
+  for (;;) { // at most maxFrames times: each pass either returns or maps one more frame
+    const n = nrFrames << refShift;
+    if (refsInUse < n) {
+      for (let i: u32 = GNTTAB_NR_RESERVED_ENTRIES; i < n; i++) {
+        let ref = refHint + i - GNTTAB_NR_RESERVED_ENTRIES;
+        if (ref >= n) ref -= n - GNTTAB_NR_RESERVED_ENTRIES;
+        if (!refOwned(ref)) {
+          setOwned(ref, true);
+          refsInUse++;
+          refHint = ref + 1 < n ? ref + 1 : GNTTAB_NR_RESERVED_ENTRIES;
+          return <i32>ref;
+        }
+      }
+    }
+    const rc = mapFrame(); // every usable ref is taken (possibly the reserved ones too): grow
+    if (rc < 0) return rc;
+  }
+  return -XEN_ENOSPC; // not reached: AssemblyScript does not see that for (;;) never ends
 }
 
 /**
@@ -126,30 +278,40 @@ function writeEntry(ref: grant_ref_t, domid: domid_t, frame: u32, readonly: bool
  * Returns -XEN_ENOSPC when every ref of max_nr_frames frames is in use, or -XEN_Exxx from setup.
  */
 export function gnttabGrantAccess(domid: domid_t, frame: u32, readonly: bool): i32 {
-  if (maxFrames == 0) {
-    const rc = gnttabInit(1);
-    if (rc < 0) return rc;
+  const ref = allocRef();
+  if (ref >= 0) writeEntry(<u32>ref, domid, <u32>GTF_permit_access | (readonly ? <u32>GTF_readonly : 0), <u64>frame, 0);
+  return ref;
+}
+
+/**
+ * Grants `domid` access to bytes [offset, offset + length) of our frame `frame` only (a v2
+ * GTF_sub_page grant: the peer may copy inside that range with GNTTABOP_copy and may not map the
+ * page). Returns the new ref, -XEN_EOPNOTSUPP under v1 (no sub-page grants), -XEN_EINVAL for a
+ * range beyond the page, or the errors of gnttabGrantAccess. End it with gnttabEndAccess.
+ */
+export function gnttabGrantSubPage(domid: domid_t, frame: u32, offset: u32, length: u32, readonly: bool): i32 {
+  if (version != 2) return -XEN_EOPNOTSUPP;
+  if (<u64>offset + <u64>length > <u64>PAGE_SIZE) return -XEN_EINVAL;
+  const ref = allocRef();
+  if (ref >= 0) {
+    const flags = <u32>(GTF_permit_access | GTF_sub_page) | (readonly ? <u32>GTF_readonly : 0);
+    writeEntry(<u32>ref, domid, flags, <u64>frame, offset | (length << 16));
   }
-  for (;;) { // at most maxFrames times: each pass either returns or maps one more frame
-    const n = nrFrames * GREFS_PER_FRAME;
-    if (refsInUse < n) {
-      // Lowest free ref at or after the hint, wrapping to the first non-reserved ref.
-      for (let i: u32 = GNTTAB_NR_RESERVED_ENTRIES; i < n; i++) {
-        let ref = refHint + i - GNTTAB_NR_RESERVED_ENTRIES;
-        if (ref >= n) ref -= n - GNTTAB_NR_RESERVED_ENTRIES;
-        if (!refOwned(ref)) {
-          setOwned(ref, true);
-          refsInUse++;
-          refHint = ref + 1 < n ? ref + 1 : GNTTAB_NR_RESERVED_ENTRIES;
-          writeEntry(ref, domid, frame, readonly);
-          return <i32>ref;
-        }
-      }
-    }
-    const rc = mapFrame(); // every usable ref is taken (possibly the reserved ones too): grow
-    if (rc < 0) return rc;
-  }
-  return -XEN_ENOSPC; // not reached: AssemblyScript does not see that for (;;) never ends
+  return ref;
+}
+
+/**
+ * Grants `domid` transitive access to the grant `transRef` that domain `transDomid` gave us (a v2
+ * GTF_transitive grant): `domid` may then copy (never map) that grant's page, inside its range,
+ * through our new ref, and Xen checks both grants on every copy. Read-only if `readonly`. Returns
+ * the new ref, -XEN_EOPNOTSUPP under v1, or the errors of gnttabGrantAccess. End it with
+ * gnttabEndAccess before the grant it leads to goes away.
+ */
+export function gnttabGrantTransitive(domid: domid_t, transDomid: domid_t, transRef: grant_ref_t, readonly: bool): i32 {
+  if (version != 2) return -XEN_EOPNOTSUPP;
+  const ref = allocRef();
+  if (ref >= 0) writeEntry(<u32>ref, domid, <u32>GTF_transitive | (readonly ? <u32>GTF_readonly : 0), <u64>transRef, <u32>transDomid);
+  return ref;
 }
 
 /**
@@ -163,43 +325,58 @@ export function gnttabGrantAccessRef(ref: grant_ref_t, domid: domid_t, frame: u3
     const rc = gnttabInit(1);
     if (rc < 0) return rc;
   }
-  if (ref >= maxFrames * GREFS_PER_FRAME) return -XEN_EINVAL;
-  while (ref >= nrFrames * GREFS_PER_FRAME) {
+  if (ref >= maxFrames << refShift) return -XEN_EINVAL;
+  while (ref >= nrFrames << refShift) {
     const rc = mapFrame();
     if (rc < 0) return rc;
   }
   if (refOwned(ref)) return -XEN_EEXIST;
   setOwned(ref, true);
   refsInUse++;
-  writeEntry(ref, domid, frame, readonly);
+  writeEntry(ref, domid, <u32>GTF_permit_access | (readonly ? <u32>GTF_readonly : 0), <u64>frame, 0);
   return 0;
 }
 
 /**
- * Revokes the grant `ref` with an atomic compare-and-swap that expects neither GTF_reading nor
- * GTF_writing, and frees the ref. Returns 0, -XEN_EBUSY if the grant is still mapped (or being
+ * Revokes the grant `ref` (any kind) and frees the ref: v1 with an atomic compare-and-swap that
+ * expects neither GTF_reading nor GTF_writing, v2 by clearing the flags and then reading the
+ * status (see the top of this file). Returns 0, -XEN_EBUSY if the grant is still mapped (or being
  * copied) by the peer (the grant stays in place and the ref stays ours: retry after the peer
  * unmaps), or -XEN_EINVAL if `ref` is not granted by us. After 0 the frame is ours again.
  */
 export function gnttabEndAccess(ref: grant_ref_t): i32 {
-  if (maxFrames == 0 || ref >= nrFrames * GREFS_PER_FRAME || !refOwned(ref)) return -XEN_EINVAL;
+  if (maxFrames == 0 || ref >= nrFrames << refShift || !refOwned(ref)) return -XEN_EINVAL;
   const e = entryAddr(ref);
-  let w = atomic.load<u32>(e);
-  for (;;) {
-    if ((w & <u32>(GTF_reading | GTF_writing)) != 0) return -XEN_EBUSY;
-    const old = atomic.cmpxchg<u32>(e, w, 0);
-    if (old == w) break;
-    w = old; // Xen changed the flags meanwhile: look again
+  if (version == 2) {
+    const s = statusAddr(ref);
+    if ((<u32>atomic.load<u16>(s) & IN_USE) != 0) return -XEN_EBUSY;
+    const word = atomic.xchg<u32>(e, 0);
+    if ((<u32>atomic.load<u16>(s) & IN_USE) != 0) { // a pin raced our clear: it stands, so does the grant
+      atomic.cmpxchg<u32>(e, 0, word);
+      return -XEN_EBUSY;
+    }
+  } else {
+    let w = atomic.load<u32>(e);
+    for (;;) {
+      if ((w & IN_USE) != 0) return -XEN_EBUSY;
+      const old = atomic.cmpxchg<u32>(e, w, 0);
+      if (old == w) break;
+      w = old; // Xen changed the flags meanwhile: look again
+    }
   }
   setOwned(ref, false);
   refsInUse--;
   return 0;
 }
 
-/** The flags (GTF_*) of our grant entry `ref` as they are now, Xen's bits included (for tests and debugging). */
+/**
+ * The flags (GTF_*) of our grant entry `ref` as they are now, Xen's GTF_reading/GTF_writing
+ * included (from the status frame under v2), for tests and debugging.
+ */
 export function gnttabEntryFlags(ref: grant_ref_t): u16 {
-  if (maxFrames == 0 || ref >= nrFrames * GREFS_PER_FRAME) return 0;
-  return <u16>atomic.load<u32>(entryAddr(ref));
+  if (maxFrames == 0 || ref >= nrFrames << refShift) return 0;
+  const e = entryAddr(ref);
+  return <u16>((atomic.load<u32>(e) & 0xffff) | inUseBits(ref, e));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ export const enum Ctl {
   Idle = 15,
   /** Futex word of dom0's user space (xenstored, console daemon): bumped on events to user ports. */
   HostWake = 16,
-  /** Where the search for a free map handle starts (the handle after the last one taken). */
+  /** The maptrack's first-in-first-out free list: head + 1 in bits 0–14, tail + 1 in bits 15–29, bit 30 once built (gnttab.ts). */
   MapHint = 17,
   /** Grant maps, unmaps and copies this domain made (entries), for the benchmarks. */
   GrantOps = 18,

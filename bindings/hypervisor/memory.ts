@@ -1,16 +1,16 @@
-// HYPERVISOR_memory_op: XENMEM_add_to_physmap places shared_info and grant-table frames in the
-// guest's own memory (the HVM/PVH convention of DESIGN §1); the reservation queries.
+// HYPERVISOR_memory_op: XENMEM_add_to_physmap places shared_info, grant-table frames and v2 grant
+// status frames in the guest's own memory (the HVM/PVH convention of DESIGN §1); the reservation queries.
 import { k, layout } from "../abi/layout.js";
-import { Ctl, Domain, FRAME_CONSOLE, MAX_GRANT_FRAMES } from "./domain.js";
+import { Domain, FRAME_CONSOLE } from "./domain.js";
+import { addGrantFrame } from "./gnttab.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
 import { publishTime } from "./vcpu.js";
 
-const E = { PERM: -k("XEN_EPERM"), INVAL: -k("XEN_EINVAL"), NOSYS: -k("XEN_ENOSYS"), OPNOTSUPP: -k("XEN_EOPNOTSUPP") };
+const E = { PERM: -k("XEN_EPERM"), INVAL: -k("XEN_EINVAL"), NOSYS: -k("XEN_ENOSYS") };
 const ATP = layout("struct xen_add_to_physmap");
 const DOMID_SELF = k("DOMID_SELF");
-const XENMAPIDX_grant_table_status = k("XENMAPIDX_grant_table_status");
 
-/** XENMEM_add_to_physmap: maps shared_info (idx 0) or grant frame `idx` at frame `gpfn`. */
+/** XENMEM_add_to_physmap: maps shared_info (idx 0), grant frame `idx` or a v2 status frame at frame `gpfn`. */
 export function addToPhysmap(hv: Hypervisor, d: Domain, arg: number): number {
   d.check(arg, ATP.size);
   const domid = d.u16(arg + ATP.domid);
@@ -27,17 +27,8 @@ export function addToPhysmap(hv: Hypervisor, d: Domain, arg: number): number {
     hv.hooks.trace?.(`physmap ${d.domid} shared_info @${gpfn}`);
     return 0;
   }
-  if (space === k("XENMAPSPACE_grant_table")) {
-    if (idx >= XENMAPIDX_grant_table_status) return E.OPNOTSUPP;
-    if (idx >= MAX_GRANT_FRAMES) return E.INVAL;
-    const old = Atomics.load(d.ctl, Ctl.GrantFrames + idx);
-    // Xen's frame moves: its entries come along (the old frame keeps a stale copy).
-    if (old >= 0 && old !== gpfn) d.u8.copyWithin(gpfn * 4096, old * 4096, old * 4096 + 4096);
-    else if (old < 0) d.u8.fill(0, gpfn * 4096, gpfn * 4096 + 4096);
-    Atomics.store(d.ctl, Ctl.GrantFrames + idx, gpfn);
-    hv.hooks.trace?.(`physmap ${d.domid} grant frame ${idx} @${gpfn}`);
-    return 0;
-  }
+  // Grant frame idx, or v2 status frame idx & ~XENMAPIDX_grant_table_status (gnttab.ts).
+  if (space === k("XENMAPSPACE_grant_table")) return addGrantFrame(hv, d, idx, gpfn);
   return E.INVAL;
 }
 

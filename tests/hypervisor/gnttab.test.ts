@@ -1,49 +1,21 @@
 // Grant-table rules (docs/ABI.md §3, §4): the checks Xen makes on map, unmap and copy, the
-// GTF_reading/GTF_writing pins in the granter's entry, and checked access to mapped pages.
+// GTF_reading/GTF_writing pins in the granter's entry, and checked access to mapped pages (v1
+// tables; v2 is in gnttab-v2.test.ts, the security advisories in xsa-gnttab.test.ts).
 import { describe, expect, it } from "vitest";
-import {
-  grantCmpxchg32, grantCopyFrom, grantCopyTo, grantEntryAddr, grantLoad32, grantStore32, grantTableOp,
-} from "../../bindings/hypervisor/gnttab.js";
+import { grantCmpxchg32, grantCopyFrom, grantCopyTo, grantLoad32, grantStore32, grantTableOp } from "../../bindings/hypervisor/gnttab.js";
 import { Ctl } from "../../bindings/hypervisor/domain.js";
-import { memoryOp } from "../../bindings/hypervisor/memory.js";
 import { ARG, E, GNTST, bench, k, layout, put } from "./fixture.js";
+import { GTF, entryFlags, grantV1, map, physmap, revoke, setVersion, unmap } from "./gnttab-fixture.js";
 import type { Domain } from "../../bindings/hypervisor/domain.js";
 import type { Hypervisor } from "../../bindings/hypervisor/hypervisor.js";
 
 const SELF = k("DOMID_SELF");
-const GTF_permit_access = k("GTF_permit_access"), GTF_readonly = k("GTF_readonly");
-const GTF_reading = k("GTF_reading"), GTF_writing = k("GTF_writing");
-const GE = layout("struct grant_entry_v1");
+const GTF_permit_access = GTF.permit, GTF_readonly = GTF.readonly, GTF_reading = GTF.reading, GTF_writing = GTF.writing;
 
-/** Maps grant frame 0 of `d` at frame 5 and writes entry `ref` (flags, domid, frame). */
+/** Places grant frame 0 of `d` at frame 5 (once) and writes v1 entry `ref` (flags, domid, frame). */
 function grant(hv: Hypervisor, d: Domain, ref: number, domid: number, frame: number, flags = GTF_permit_access): void {
-  if (d.ctl[Ctl.GrantFrames] < 0) {
-    put(d, ARG, "struct xen_add_to_physmap", { domid: SELF, space: k("XENMAPSPACE_grant_table"), idx: 0, gpfn: 5 }, { domid: 2, idx: 8, gpfn: 8 });
-    expect(memoryOp(hv, d, k("XENMEM_add_to_physmap"), ARG)).toBe(0);
-  }
-  const a = grantEntryAddr(d, ref);
-  d.w32(a + GE.frame, frame);
-  d.w16(a + GE.domid, domid);
-  Atomics.store(d.i32, a >> 2, (Atomics.load(d.i32, a >> 2) & ~0xffff) | flags);
-}
-function entryFlags(d: Domain, ref: number): number { return d.u16(grantEntryAddr(d, ref) + GE.flags); }
-
-function map(hv: Hypervisor, d: Domain, dom: number, ref: number, flags = k("GNTMAP_host_map")) {
-  const l = put(d, ARG, "struct gnttab_map_grant_ref", { flags, ref, dom }, { dom: 2 });
-  expect(grantTableOp(hv, d, k("GNTTABOP_map_grant_ref"), ARG, 1)).toBe(0);
-  return { status: d.view.getInt16(ARG + l.status, true), handle: d.u32(ARG + l.handle), bus: d.u64(ARG + l.dev_bus_addr) };
-}
-function unmap(hv: Hypervisor, d: Domain, handle: number): number {
-  const l = put(d, ARG, "struct gnttab_unmap_grant_ref", { handle });
-  expect(grantTableOp(hv, d, k("GNTTABOP_unmap_grant_ref"), ARG, 1)).toBe(0);
-  return d.view.getInt16(ARG + l.status, true);
-}
-/** The granter's revoke: CAS the flags to 0 unless GTF_reading/GTF_writing are set (as Linux does). */
-function revoke(d: Domain, ref: number): boolean {
-  const i = grantEntryAddr(d, ref) >> 2;
-  const w = Atomics.load(d.i32, i);
-  if (w & (GTF_reading | GTF_writing)) return false;
-  return Atomics.compareExchange(d.i32, i, w, w & ~0xffff) === w;
+  if (d.ctl[Ctl.GrantFrames] < 0) expect(physmap(hv, d, 0, 5)).toBe(0);
+  grantV1(d, ref, domid, frame, flags);
 }
 
 describe("grant tables", () => {
@@ -84,8 +56,7 @@ describe("grant tables", () => {
     expect(grantTableOp(hv, b, 99, ARG, 1)).toBe(E.NOSYS);
     expect(grantTableOp(hv, b, k("GNTTABOP_map_grant_ref"), ARG, -1)).toBe(E.INVAL);
     expect(grantTableOp(hv, b, k("GNTTABOP_map_grant_ref"), b.bytes - 8, 1)).toBe(E.FAULT);
-    put(b, ARG, "struct gnttab_set_version", { version: 2 });
-    expect(grantTableOp(hv, b, k("GNTTABOP_set_version"), ARG, 1)).toBe(E.OPNOTSUPP);
+    expect(setVersion(hv, b, 3)).toEqual({ rc: E.INVAL, version: 1 });
   });
 
   it("device maps return a bus address", () => {

@@ -20,6 +20,13 @@ describe.each(["deterministic", "threads"])("xenwasm run --runner %s", (runner) 
     expect(r.status).toBe(0);
   });
 
+  it("boots the hand-written FIFO and grant-v2 WAT guest (docs/ABI.md alone): sub-page copy, FIFO upcall", () => {
+    const r = xenwasm("run", "--runner", runner, "--stats", guest("fifo_v2"));
+    expect(r.stdout).toBe("[fifo_v2] fifo/v2 WAT guest\n[fifo_v2] sub-page grant ok\n[fifo_v2] fifo upcall: ipi delivered\n");
+    expect(r.stderr).toMatch(/fifo_v2 \(1\): poweroff, .* 0 refused grant accesses, fifo event channels, grant table v2/);
+    expect(r.status).toBe(0);
+  });
+
   it("contains a crashing guest: reported by name, the others finish, exit 1", () => {
     const r = xenwasm("run", "--runner", runner, guest("crash"), guest("timer"), guest("hostile"));
     expect(r.stderr).toMatch(/xenwasm: domain crash \(1\) crashed: trap: memory access out of bounds/);

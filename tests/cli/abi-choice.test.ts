@@ -27,6 +27,25 @@ describe.each(combos)("--runner $runner --evtchn $evtchn --gnttab $gnttab", ({ r
     expect(r.status).toBe(0);
   });
 
+  it("every example runs: hello, diskcopy, udpecho with netping, ringbench, blkbench", () => {
+    const runs: Array<[string[], RegExp]> = [
+      [["build/examples/hello.wasm"], /\[hello\] Timer fired after/],
+      [["--disk", "ram:1M", "--disk", "ram:1M", "build/examples/diskcopy.wasm"], /diskcopy: copied 1048576 bytes/],
+      [["--vif", "on", "--cmdline", "ip=10.0.0.2 count=3", "build/examples/udpecho.wasm", "--cmdline", "ip=10.0.0.1 peer=10.0.0.2 proto=udp n=3", "build/examples/netping.wasm"], /3 packets transmitted, 3 received/],
+      [["--cmdline", "front peer=2 slot=112 pages=1 qd=32 n=20000 mode=event", "build/examples/ringbench.wasm", "--cmdline", "back peer=1 slot=112 pages=1 n=20000 mode=event", "build/examples/ringbench.wasm"], /ringbench: front done requests=20000/],
+      [["--disk", "ram:16M", "--cmdline", "mode=read bs=4 qd=8 ops=2000", "build/examples/blkbench.wasm"], /blkbench: mode=read .* ops=2000 .* verified=16000/],
+    ];
+    for (const [args, want] of runs) {
+      const r = xenwasm("run", ...abi, ...args);
+      expect(r.stdout, r.all).toMatch(want);
+      // Every domain, dom0 included, ended with the ABIs asked for.
+      const lines = r.stderr.split("\n").filter((l) => / \(\d+\): \w+, \d+ hypercalls/.test(l));
+      expect(lines.length, r.all).toBeGreaterThan(0);
+      for (const l of lines) expect(l).toContain(used);
+      expect(r.status, r.all).toBe(0);
+    }
+  });
+
   it("two netfronts ping each other through netback's switch", () => {
     const r = xenwasm("run", ...abi, "--vif", "on",
       "--cmdline", "ip=10.0.0.1 peer=10.0.0.2 n=3", "build/examples/netping.wasm",

@@ -400,11 +400,17 @@ function fifoHandleEvents(): void {
     if (port == 0) port = atomic.load<u32>(controlAddr + offsetof<evtchn_fifo_control_block>("head") + (<usize>q << 2));
     const w = eventWord(port);
     let next: u32 = 0;
+    let take = false;
     if (w != 0) {
-      // Unlink: clear LINKED and LINK in one swap (Xen may be setting LINK concurrently).
+      // Unlink (clear LINKED and LINK) in one swap, Xen may be setting LINK concurrently; an event
+      // that is pending and not masked is taken in the same swap (PENDING cleared before its
+      // handler runs, so that an event raised meanwhile is linked again, not lost). A masked one
+      // stays pending (EVTCHNOP_unmask links it again); one closed since is not pending: skipped.
       let old = atomic.load<u32>(w);
       for (;;) {
-        const seen = atomic.cmpxchg<u32>(w, old, old & ~(W_LINKED | EVTCHN_FIFO_LINK_MASK));
+        take = (old & (W_PENDING | W_MASKED)) == W_PENDING;
+        const clear: u32 = W_LINKED | EVTCHN_FIFO_LINK_MASK | (take ? W_PENDING : 0);
+        const seen = atomic.cmpxchg<u32>(w, old, old & ~clear);
         if (seen == old) break;
         old = seen;
       }
@@ -414,12 +420,10 @@ function fifoHandleEvents(): void {
     // links a new head.
     if (next == 0) ready &= ~(<u32>1 << q);
     unchecked(queueHeads[q] = next);
-    if (w != 0 && port != 0) {
-      const cur = atomic.load<u32>(w);
-      // Linked but closed or masked since: skip it (a masked event is linked again on unmask).
-      if ((cur & (W_PENDING | W_MASKED)) == W_PENDING && (atomic.and<u32>(w, ~W_PENDING) & W_PENDING) != 0) dispatch(port);
-    }
-    ready |= atomic.xchg<u32>(readyAddr, 0);
+    if (take && port != 0) dispatch(port);
+    // Queues Xen made ready meanwhile (a plain load first: taking the line for writing only
+    // when there is something to take leaves it with the sender).
+    if (atomic.load<u32>(readyAddr) != 0) ready |= atomic.xchg<u32>(readyAddr, 0);
   }
 }
 

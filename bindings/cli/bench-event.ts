@@ -2,7 +2,7 @@
 // reference of the same hand-off (bindings/bench/event.ts), with a progressive table or JSON.
 import { Table, loadNote, si } from "../bench/common.js";
 import { NativeError } from "../bench/native.js";
-import { EventBenchError, benchEvent, type EventConfig, type EventImpl, type EventMode, type EventResult } from "../bench/event.js";
+import { EventBenchError, benchEvent, type EventAbi, type EventConfig, type EventImpl, type EventMode, type EventResult } from "../bench/event.js";
 import { optionParsers } from "./args.js";
 import { tokenize, usage, type CommandSpec } from "./options.js";
 
@@ -16,6 +16,7 @@ export const BENCH_EVENT_SPEC: CommandSpec = {
     { name: "round-trips", value: "N", help: "round trips per run (default 100000)" },
     { name: "runs", value: "N", help: "runs of each implementation; rows are medians (default 3)" },
     { name: "impl", value: "xenwasm|native-c", help: "which implementations run (default both)" },
+    { name: "evtchn", value: "fifo|2l", help: "the event-channel ABI of xenwasm's domains: FIFO (the SDK's default) and/or 2-level (default both)" },
     { name: "json", help: "a JSON array on stdout" },
   ],
 };
@@ -28,6 +29,7 @@ const { fail, number, words } = optionParsers("bench event");
 /** Parses the arguments of `xenwasm bench event`; throws UsageError with one line. */
 export function parseBenchEventArgs(argv: string[]): { configs: EventConfig[]; runs: number; impls: EventImpl[]; json: boolean } {
   let modes: EventMode[] = ["event", "spin"], impls: EventImpl[] = ["native-c", "xenwasm"], roundTrips = 100_000, runs = 3, json = false;
+  let abis: EventAbi[] = ["fifo", "2l"];
   for (const t of tokenize(BENCH_EVENT_SPEC, argv)) {
     if (t.kind === "positional") { fail(`unexpected argument '${t.value}'`); continue; }
     const arg = `--${t.name}`, v = t.value!;
@@ -36,16 +38,18 @@ export function parseBenchEventArgs(argv: string[]): { configs: EventConfig[]; r
       case "round-trips": roundTrips = number(arg, v, 1, 1_000_000_000); break;
       case "runs": runs = number(arg, v, 1, 100); break;
       case "impl": impls = words(arg, v, ["native-c", "xenwasm"] as const); break;
+      case "evtchn": abis = words(arg, v, ["fifo", "2l"] as const); break;
       case "json": json = true; break;
     }
   }
   impls = (["native-c", "xenwasm"] as const).filter((i) => impls.includes(i));
-  return { configs: modes.map((mode) => ({ mode, roundTrips })), runs, impls, json };
+  return { configs: modes.flatMap((mode) => abis.map((evtchn) => ({ mode, roundTrips, evtchn }))), runs, impls, json };
 }
 
 const COLUMNS = [
   { title: "impl", value: (r: EventResult) => r.impl, left: true },
   { title: "mode", value: (r: EventResult) => r.mode, left: true },
+  { title: "evtchn", value: (r: EventResult) => r.evtchn ?? "", left: true },
   { title: "round trips", value: (r: EventResult) => String(r.round_trips) },
   { title: "runs", value: (r: EventResult) => String(r.runs) },
   { title: "us/round trip", value: (r: EventResult) => r.us_per_round_trip.toFixed(3) },
@@ -60,10 +64,10 @@ export async function benchEventCommand(argv: string[]): Promise<number> {
   const err = (line: string) => process.stderr.write(line + "\n");
   const note = loadNote();
   if (note) err(`xenwasm: bench event: note: ${note}`);
-  const table = new Table(COLUMNS, a.json ? err : (line) => process.stdout.write(line + "\n"), [8, 5]);
+  const table = new Table(COLUMNS, a.json ? err : (line) => process.stdout.write(line + "\n"), [8, 5, 6]);
   const results = await benchEvent(a, (p) => {
     if (p.kind === "note") err(`xenwasm: bench event: ${p.message}`);
-    else if (p.kind === "run") err(`xenwasm: bench event: ${p.impl} ${p.cfg.mode}: run ${p.run}/${p.runs}: ${((p.sample.seconds * 1e6) / p.sample.roundTrips).toFixed(3)} us per round trip`);
+    else if (p.kind === "run") err(`xenwasm: bench event: ${p.impl} ${p.cfg.mode}${p.impl === "xenwasm" ? ` ${p.cfg.evtchn}` : ""}: run ${p.run}/${p.runs}: ${((p.sample.seconds * 1e6) / p.sample.roundTrips).toFixed(3)} us per round trip`);
     else table.row(p.result);
   }).catch((e: Error) => {
     if (e instanceof EventBenchError || e instanceof NativeError) throw new Error(`bench event: ${e.message}`);

@@ -45,26 +45,13 @@ export const enum Ctl {
   Domid = 7,
   ConsolePort = 8,
   StorePort = 9,
-  /** Count of refused mapped-grant accesses (docs/ABI.md §4). */
-  Violations = 10,
   /** HVM_PARAM_CALLBACK_IRQ as last set. */
   CallbackIrq = 11,
   /** Per-domain lock for its event-channel and grant state. */
   Lock = 12,
-  /** Hypercalls made, for --stats. */
-  Hypercalls = 13,
-  /** (14: unused; Events moved to its own cache line, below.) */
-  /** 1 while the vCPU sleeps with no timer armed (threaded runner's idle detection). */
-  Idle = 15,
+  /** (10, 13, 14, 15, 17..20: unused; the counters moved to their own cache line, below.) */
   /** Futex word of dom0's user space (xenstored, console daemon): bumped on events to user ports. */
   HostWake = 16,
-  /** The maptrack's first-in-first-out free list: head + 1 in bits 0–14, tail + 1 in bits 15–29, bit 30 once built (gnttab.ts). */
-  MapHint = 17,
-  /** Grant maps, unmaps and copies this domain made (entries), for the benchmarks. */
-  GrantOps = 18,
-  /** Bytes this domain's GNTTABOP_copy entries moved, low and high 32 bits (only its own thread writes them). */
-  CopyBytesLo = 19,
-  CopyBytesHi = 20,
   /** Grant-table version in force (1 or 2; GNTTABOP_set_version). */
   GrantVersion = 21,
   /** 1 once the domain switched to the FIFO event ABI (EVTCHNOP_init_control), 0 for 2-level. */
@@ -75,8 +62,6 @@ export const enum Ctl {
   StatusFrames = 24,
   /** Guest address of vCPU 0's FIFO control block, -1 before EVTCHNOP_init_control. */
   FifoControl = 28,
-  /** Lock of the FIFO queues (tails, links, head and ready words), taken by senders on any thread. */
-  FifoLock = 29,
   /** 1 once VCPUOP_register_vcpu_info placed vcpu_info (it never moves back). */
   VcpuInfoRegistered = 30,
   /** FIFO event-array pages added so far (EVTCHNOP_expand_array). */
@@ -101,7 +86,31 @@ export const enum Ctl {
   Sleeping = 97,
   /** Events delivered to this domain, for --stats (written by the senders' threads). */
   Events = 112,
-  Size = 128,
+  /**
+   * Lock of the FIFO queues (tails, links, head and ready words) and, after it, the tail port of
+   * each of the 16 queues (0: empty): written by the senders on every FIFO event, so they share
+   * the senders' line with Events instead of adding lines that move between cores.
+   */
+  FifoLock = 113,
+  FifoTails = 114,
+  // The words the domain's own thread writes all the time (counters, its maptrack) get a line of
+  // their own too: other threads read the setup words above (shared_info, vcpu_info, the ABI in
+  // force) on every event, and those must not share a line with a counter that changes at every
+  // hypercall.
+  /** Hypercalls made, for --stats. */
+  Hypercalls = 144,
+  /** 1 while the vCPU sleeps with no timer armed (threaded runner's idle detection). */
+  Idle = 145,
+  /** The maptrack's first-in-first-out free list: head + 1 in bits 0–14, tail + 1 in bits 15–29, bit 30 once built (gnttab.ts). */
+  MapHint = 146,
+  /** Grant maps, unmaps and copies this domain made (entries), for the benchmarks. */
+  GrantOps = 147,
+  /** Bytes this domain's GNTTABOP_copy entries moved, low and high 32 bits (only its own thread writes them). */
+  CopyBytesLo = 148,
+  CopyBytesHi = 149,
+  /** Count of refused mapped-grant accesses (docs/ABI.md §4). */
+  Violations = 150,
+  Size = 160,
 }
 
 /** Domain life cycle. */
@@ -133,7 +142,7 @@ export interface DomainDescriptor {
   control: SharedArrayBuffer;
   /** Event-channel table: MAX_EVTCHN_PORTS × PORT_WORDS int32. */
   evtchn: SharedArrayBuffer;
-  /** FIFO state Xen keeps outside the guest: event-array page addresses (FIFO_MAX_PAGES), then the queue tails (FIFO_QUEUES). */
+  /** The guest addresses of the FIFO event-array pages (FIFO_MAX_PAGES words). */
   fifo: SharedArrayBuffer;
   /** Active grant pins of this domain's grant entries: readers (low 16) | writers (high 16). */
   active: SharedArrayBuffer;
@@ -155,7 +164,7 @@ export function newDomainDescriptor(domid: number, name: string, memory: WebAsse
     domid, name, memory,
     control: new SharedArrayBuffer(CONTROL_WORDS * 4),
     evtchn: new SharedArrayBuffer(MAX_EVTCHN_PORTS * PORT_WORDS * 4),
-    fifo: new SharedArrayBuffer((FIFO_MAX_PAGES + FIFO_QUEUES) * 4),
+    fifo: new SharedArrayBuffer(FIFO_MAX_PAGES * 4),
     active: new SharedArrayBuffer(MAX_GRANT_FRAMES * GRANTS_PER_FRAME * 4),
     maptrack: new SharedArrayBuffer(MAPTRACK_SIZE * MAP_WORDS * 4),
     timer: new SharedArrayBuffer(8),
@@ -198,7 +207,7 @@ export class Domain {
   /** Pending bits of the user ports: never in shared_info, so the domain's kernel never sees them. */
   readonly userPending: Int32Array;
   readonly ports: Int32Array;
-  /** FIFO event-array page addresses [0, FIFO_MAX_PAGES) and queue tails [FIFO_MAX_PAGES, +FIFO_QUEUES). */
+  /** FIFO event-array page addresses (written at EVTCHNOP_expand_array, read by every sender). */
   readonly fifo: Int32Array;
   readonly active: Int32Array;
   /** Entries into the guest left before the runner publishes the pvclock again (this thread's view). */
@@ -462,12 +471,20 @@ export function unlock(words: Int32Array, index: number): void {
   if (Atomics.exchange(words, index, 0) === 2) Atomics.notify(words, index, 1);
 }
 
-/** Takes the locks of one or two domains in domid order (no deadlock); returns the release. */
-export function lockPair(a: Domain, b: Domain): () => void {
-  const [x, y] = a.domid <= b.domid ? [a, b] : [b, a];
-  lock(x.ctl, Ctl.Lock);
-  if (y !== x) lock(y.ctl, Ctl.Lock);
-  return () => { if (y !== x) unlock(y.ctl, Ctl.Lock); unlock(x.ctl, Ctl.Lock); };
+/**
+ * Takes the locks of `a` and `b` (one domain or two) in domid order (no deadlock), allocating
+ * nothing: map and unmap are on every backend request's path. Release with unlockPair(a, b).
+ */
+export function lockPair(a: Domain, b: Domain): void {
+  const first = a.domid <= b.domid ? a : b;
+  lock(first.ctl, Ctl.Lock);
+  if (b !== a) lock((first === a ? b : a).ctl, Ctl.Lock);
+}
+
+/** Releases what lockPair(a, b) took. */
+export function unlockPair(a: Domain, b: Domain): void {
+  if (b !== a) unlock(b.ctl, Ctl.Lock);
+  unlock(a.ctl, Ctl.Lock);
 }
 
 // The main thread of Node.js may not Atomics.wait; workers may.

@@ -2,7 +2,7 @@
 // Port tables live in each domain's shared buffer; a domain's lock guards its table, and an
 // operation on two domains takes both locks in domid order.
 import { k, layout } from "../abi/layout.js";
-import { Ctl, Domain, Ecs, MAX_EVTCHN_PORTS, PORT_WORDS, PortFifo, lock, lockPair, unlock } from "./domain.js";
+import { Ctl, Domain, Ecs, MAX_EVTCHN_PORTS, PORT_WORDS, PortFifo, lock, lockPair, unlock, unlockPair } from "./domain.js";
 import { FIFO_PRIORITY_DEFAULT, expandArray, fifoDestroy, fifoIsBusy, initControl, setPriority } from "./evtchn_fifo.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
 
@@ -106,7 +106,7 @@ export function allocUnbound(hv: Hypervisor, caller: Domain, arg: number): numbe
 /** Binds `caller` to `r`'s unbound port reserved for it; both ends become interdomain. */
 export function bindInterdomainTo(caller: Domain, r: Domain, rport: number): number {
   if (!validPort(rport)) return E.INVAL;
-  const release = lockPair(caller, r);
+  lockPair(caller, r);
   try {
     if (portState(r, rport) !== Ecs.Unbound || portWord(r, rport, 1) !== caller.domid) return E.INVAL;
     const port = allocPort(caller);
@@ -117,7 +117,7 @@ export function bindInterdomainTo(caller: Domain, r: Domain, rport: number): num
     caller.setPending(port);
     return port;
   } finally {
-    release();
+    unlockPair(caller, r);
   }
 }
 
@@ -182,14 +182,14 @@ export function closePort(hv: Hypervisor, d: Domain, port: number): number {
     const r = hv.domain(portWord(d, port, 1));
     const rport = portWord(d, port, 2);
     if (r) {
-      const release = lockPair(d, r);
+      lockPair(d, r);
       try {
         if (portState(r, rport) === Ecs.Interdomain && portWord(r, rport, 1) === d.domid && portWord(r, rport, 2) === port) {
           setPort(r, rport, Ecs.Unbound, d.domid);
         }
         setPort(d, port, Ecs.Free);
       } finally {
-        release();
+        unlockPair(d, r);
       }
       return 0;
     }

@@ -17,8 +17,6 @@ const BUSY = 1 << k("EVTCHN_FIFO_BUSY");
 const LINK_MASK = k("EVTCHN_FIFO_LINK_MASK");
 // (domain.ts imports this module, so its constants are not initialised yet at this module's top level.)
 const WORDS_PER_PAGE = 4096 / 4;
-/** Index in the domain's `fifo` words of queue 0's tail (after the event-array page addresses). */
-const TAILS = (1 << k("EVTCHN_FIFO_LINK_BITS")) / WORDS_PER_PAGE;
 /** The priority a port gets when it is allocated (EVTCHN_FIFO_PRIORITY_DEFAULT). */
 export const FIFO_PRIORITY_DEFAULT = k("EVTCHN_FIFO_PRIORITY_DEFAULT");
 const PRIORITY_MIN = k("EVTCHN_FIFO_PRIORITY_MIN");
@@ -87,9 +85,10 @@ export function fifoSetPending(d: Domain, port: number): boolean {
   lock(d.ctl, Ctl.FifoLock);
   let ready = -1, wasPending = true;
   try {
-    wasPending = (Atomics.or(d.i32, idx, PENDING) & PENDING) !== 0;
+    const before = Atomics.or(d.i32, idx, PENDING);
+    wasPending = (before & PENDING) !== 0;
     // Set LINKED and clear LINK in one swap, unless the event is masked or already linked.
-    let w = Atomics.load(d.i32, idx);
+    let w = before | PENDING;
     for (;;) {
       if (w & (MASKED | LINKED)) break;
       const got = Atomics.compareExchange(d.i32, idx, w, (w | LINKED) & ~LINK_MASK);
@@ -102,9 +101,9 @@ export function fifoSetPending(d: Domain, port: number): boolean {
       const last = (info & PortFifo.LastMask) >>> PortFifo.LastShift;
       // If this event was the tail of the queue it was last on, that queue is empty now (the
       // guest consumed it): forget the tail, or a later event would be linked behind it.
-      if (Atomics.load(d.fifo, TAILS + last) === port) Atomics.store(d.fifo, TAILS + last, 0);
+      if (Atomics.load(d.ctl, Ctl.FifoTails + last) === port) Atomics.store(d.ctl, Ctl.FifoTails + last, 0);
       if (last !== q) Atomics.store(d.ports, port * PORT_WORDS + 3, (info & ~PortFifo.LastMask) | (q << PortFifo.LastShift));
-      const tail = Atomics.load(d.fifo, TAILS + q);
+      const tail = Atomics.load(d.ctl, Ctl.FifoTails + q);
       let linked = false;
       if (tail !== 0) {
         const t = wordIndex(d, tail);
@@ -112,7 +111,7 @@ export function fifoSetPending(d: Domain, port: number): boolean {
       }
       const cb = Atomics.load(d.ctl, Ctl.FifoControl);
       if (!linked && cb >= 0) Atomics.store(d.i32, (cb + CB.head) / 4 + q, port);
-      Atomics.store(d.fifo, TAILS + q, port);
+      Atomics.store(d.ctl, Ctl.FifoTails + q, port);
       if (!linked && cb >= 0) ready = q;
     }
   } finally {
@@ -188,7 +187,7 @@ export function initControl(d: Domain, arg: number, pending2l: (port: number) =>
   const first = !d.fifoAbi;
   if (first) {
     Atomics.store(d.ctl, Ctl.FifoPages, 0);
-    for (let q = 0; q < FIFO_QUEUES; q++) Atomics.store(d.fifo, TAILS + q, 0);
+    for (let q = 0; q < FIFO_QUEUES; q++) Atomics.store(d.ctl, Ctl.FifoTails + q, 0);
     for (let p = 1; p < NR_EVTCHN_PORTS; p++) {
       if (!bound(p)) continue;
       const pend = !d.isUserPort(p) && pending2l(p) ? PortFifo.PendingNoWord : 0;
@@ -245,5 +244,5 @@ export function fifoDestroy(d: Domain): void {
   Atomics.store(d.ctl, Ctl.EvtchnFifo, 0);
   Atomics.store(d.ctl, Ctl.FifoControl, -1);
   Atomics.store(d.ctl, Ctl.FifoPages, 0);
-  for (let q = 0; q < FIFO_QUEUES; q++) Atomics.store(d.fifo, TAILS + q, 0);
+  for (let q = 0; q < FIFO_QUEUES; q++) Atomics.store(d.ctl, Ctl.FifoTails + q, 0);
 }

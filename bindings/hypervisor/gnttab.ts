@@ -19,7 +19,7 @@
 import { k, layout } from "../abi/layout.js";
 import {
   Ctl, Domain, GRANTS_PER_FRAME, MAP_DEVICE, MAP_HOST, MAP_LIVE, MAP_WORDS, MAP_WRITABLE, MAPTRACK_SIZE,
-  MAX_GRANT_FRAMES, MAX_STATUS_FRAMES, PAGE_SIZE, lock, unlock,
+  MAX_GRANT_FRAMES, MAX_STATUS_FRAMES, PAGE_SIZE, lock, lockPair, unlock, unlockPair,
 } from "./domain.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
 import { copyMemory } from "./copy.js";
@@ -371,22 +371,6 @@ function putHandle(d: Domain, h: number): void {
 
 // ---- GNTTABOP_map_grant_ref, GNTTABOP_unmap_grant_ref ----
 
-/**
- * Takes the locks of `a` and `b` (one domain or two) in domid order, as lockPair does, without
- * allocating a release closure: map and unmap are on every backend request's path.
- */
-function lockBoth(a: Domain, b: Domain): void {
-  const first = a.domid <= b.domid ? a : b;
-  lock(first.ctl, Ctl.Lock);
-  if (b !== a) lock((first === a ? b : a).ctl, Ctl.Lock);
-}
-
-/** Releases what lockBoth(a, b) took. */
-function unlockBoth(a: Domain, b: Domain): void {
-  if (b !== a) unlock(b.ctl, Ctl.Lock);
-  unlock(a.ctl, Ctl.Lock);
-}
-
 /** Writes GNTST_* code `st` into the map entry at `a`. */
 function mapStatus(d: Domain, a: number, st: number): void {
   d.w16(a + MAP.status, st & 0xffff);
@@ -400,7 +384,7 @@ function mapGrantRef(hv: Hypervisor, d: Domain, a: number): void {
   const g = hv.lookup(d, domid);
   if (typeof g === "number" || g.isHost) return mapStatus(d, a, GNTST.bad_domain);
   const writable = !(flags & GNTMAP_readonly);
-  lockBoth(g, d);
+  lockPair(g, d);
   try {
     const handle = takeHandle(d);
     if (handle < 0) return mapStatus(d, a, GNTST.no_space);
@@ -419,7 +403,7 @@ function mapGrantRef(hv: Hypervisor, d: Domain, a: number): void {
     hv.hooks.trace?.(`map ${d.domid} <- ${g.domid}:${ref} h${handle}${writable ? " rw" : " ro"}`);
     mapStatus(d, a, GNTST.okay);
   } finally {
-    unlockBoth(g, d);
+    unlockPair(g, d);
   }
 }
 
@@ -431,7 +415,7 @@ export function unmapHandle(hv: Hypervisor, d: Domain, handle: number): number {
   if (!(handle >= 0 && handle < MAPTRACK_SIZE) || !(Atomics.load(d.maps, handle * MAP_WORDS) & MAP_LIVE)) return GNTST.bad_handle;
   const granter = hv.domain(d.maps[handle * MAP_WORDS + 1]); // undefined: gone, only d's state changes
   const g = granter ?? d;
-  lockBoth(g, d);
+  lockPair(g, d);
   try {
     const mflags = Atomics.load(d.maps, handle * MAP_WORDS);
     if (!(mflags & MAP_LIVE)) return GNTST.bad_handle;
@@ -441,7 +425,7 @@ export function unmapHandle(hv: Hypervisor, d: Domain, handle: number): number {
     hv.hooks.trace?.(`unmap ${d.domid} h${handle}`);
     return GNTST.okay;
   } finally {
-    unlockBoth(g, d);
+    unlockPair(g, d);
   }
 }
 

@@ -530,7 +530,7 @@ const sideTransRef = new Int32Array([-1, -1]);
  * (GNTST_permission_denied). Returns 0 or a negative GNTST_* code.
  */
 function copyDomain(hv: Hypervisor, d: Domain, a: number, isGref: boolean, i: number): number {
-  const t = hv.lookup(d, d.u16(a + PTR.domid));
+  const t = hv.lookup(d, d.view.getUint16(a + PTR.domid, true)); // the batch was checked whole
   if (typeof t === "number" || t.isHost) return GNTST.bad_domain;
   if (!isGref && t !== d && !d.privileged) return GNTST.permission_denied;
   if (sideDom[i] !== t) sideDom[i] = t;
@@ -620,8 +620,8 @@ function claimSides(hv: Hypervisor, d: Domain, a: number, flags: number): number
   const srcGref = (flags & GNTCOPY_source_gref) !== 0, dstGref = (flags & GNTCOPY_dest_gref) !== 0;
   let rc = copyDomain(hv, d, a + COPY.source, srcGref, 0);
   if (!rc) rc = copyDomain(hv, d, a + COPY.dest, dstGref, 1);
-  if (!rc) rc = srcGref ? grantSide(hv, d, d.u32(a + COPY.source), 0) : frameSide(d, a + COPY.source, 0);
-  if (!rc) rc = dstGref ? grantSide(hv, d, d.u32(a + COPY.dest), 1) : frameSide(d, a + COPY.dest, 1);
+  if (!rc) rc = srcGref ? grantSide(hv, d, d.view.getUint32(a + COPY.source, true), 0) : frameSide(d, a + COPY.source, 0);
+  if (!rc) rc = dstGref ? grantSide(hv, d, d.view.getUint32(a + COPY.dest, true), 1) : frameSide(d, a + COPY.dest, 1);
   return rc;
 }
 
@@ -632,12 +632,13 @@ function claimSides(hv: Hypervisor, d: Domain, a: number, flags: number): number
  */
 function copyOne(hv: Hypervisor, d: Domain, a: number): void {
   Atomics.add(d.ctl, Ctl.GrantOps, 1);
-  const len = d.u16(a + COPY.len), flags = d.u16(a + COPY.flags);
+  // The batch was checked whole (grantTableOp): the entry's fields are read without checks.
+  const v = d.view, len = v.getUint16(a + COPY.len, true), flags = v.getUint16(a + COPY.flags, true);
   let st = GNTST.okay;
   if (len !== 0) {
     try {
       st = claimSides(hv, d, a, flags);
-      const srcOff = d.u16(a + COPY.source + PTR.offset), dstOff = d.u16(a + COPY.dest + PTR.offset);
+      const srcOff = v.getUint16(a + COPY.source + PTR.offset, true), dstOff = v.getUint16(a + COPY.dest + PTR.offset, true);
       if (!st && (srcOff + len > PAGE_SIZE || dstOff + len > PAGE_SIZE)) st = GNTST.bad_copy_arg;
       if (!st && (srcOff < sideStart[0] || srcOff + len > sideStart[0] + sideLen[0])) st = GNTST.general_error;
       if (!st && (dstOff < sideStart[1] || dstOff + len > sideStart[1] + sideLen[1])) st = GNTST.general_error;
@@ -652,7 +653,7 @@ function copyOne(hv: Hypervisor, d: Domain, a: number): void {
       releaseSide(1);
     }
   }
-  d.w16(a + COPY.status, st & 0xffff);
+  v.setInt16(a + COPY.status, st, true);
 }
 
 // ---- GNTTABOP_set_version, GNTTABOP_get_version ----

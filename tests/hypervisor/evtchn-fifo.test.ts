@@ -5,51 +5,24 @@ import { describe, expect, it } from "vitest";
 import { eventChannelOp } from "../../bindings/hypervisor/evtchn.js";
 import { Ctl, type Domain } from "../../bindings/hypervisor/domain.js";
 import type { Hypervisor } from "../../bindings/hypervisor/hypervisor.js";
-import { memoryOp } from "../../bindings/hypervisor/memory.js";
 import { vcpuOp } from "../../bindings/hypervisor/vcpu.js";
 import { schedOp } from "../../bindings/hypervisor/sched.js";
 import { ARG, E, bench, k, layout, put } from "./fixture.js";
+import { ARRAY0, CONTROL, MASKED, SELF, allocUnbound, expand, initControl, mapSharedInfo, op, portOp } from "./evtchn-fixture.js";
 
-const op = (name: string) => k(`EVTCHNOP_${name}`);
-const SELF = k("DOMID_SELF");
-const PENDING = 1 << 31, MASKED = 1 << 30, LINKED = 1 << 29, BUSY = 1 << 28, LINK = (1 << 17) - 1;
+const PENDING = 1 << 31, LINKED = 1 << 29, BUSY = 1 << 28, LINK = (1 << 17) - 1;
 const CB = layout("struct evtchn_fifo_control_block");
 const SI = layout("struct shared_info");
 const VI = layout("struct vcpu_info");
-/** Frames the tests give Xen: control block in 20, event-array pages from 24 on. */
-const CONTROL = 20, ARRAY0 = 24;
 
-function initControl(hv: Hypervisor, d: Domain, gfn = CONTROL, offset = 0, vcpu = 0): number {
-  const l = put(d, ARG, "struct evtchn_init_control", { control_gfn: gfn, offset, vcpu }, { control_gfn: 8 });
-  const rc = eventChannelOp(hv, d, op("init_control"), ARG);
-  return rc < 0 ? rc : d.u8[ARG + l.link_bits];
-}
-function expand(hv: Hypervisor, d: Domain, gfn: number, fill = MASKED): number {
-  if (gfn > 3 && gfn < d.nrPages) new Int32Array(d.u8.buffer, gfn * 4096, 1024).fill(fill);
-  put(d, ARG, "struct evtchn_expand_array", { array_gfn: gfn }, { array_gfn: 8 });
-  return eventChannelOp(hv, d, op("expand_array"), ARG);
-}
 function setPriority(hv: Hypervisor, d: Domain, port: number, priority: number): number {
   put(d, ARG, "struct evtchn_set_priority", { port, priority });
   return eventChannelOp(hv, d, op("set_priority"), ARG);
-}
-function portOp(hv: Hypervisor, d: Domain, name: string, port: number): number {
-  put(d, ARG, "struct evtchn_send", { port });
-  return eventChannelOp(hv, d, op(name), ARG);
 }
 function ipi(hv: Hypervisor, d: Domain): number {
   const l = put(d, ARG, "struct evtchn_bind_ipi", { vcpu: 0 });
   const rc = eventChannelOp(hv, d, op("bind_ipi"), ARG);
   return rc < 0 ? rc : d.u32(ARG + l.port);
-}
-function allocUnbound(hv: Hypervisor, d: Domain, remote: number): number {
-  const l = put(d, ARG, "struct evtchn_alloc_unbound", { dom: SELF, remote_dom: remote }, { dom: 2, remote_dom: 2 });
-  const rc = eventChannelOp(hv, d, op("alloc_unbound"), ARG);
-  return rc < 0 ? rc : d.u32(ARG + l.port);
-}
-function mapSharedInfo(hv: Hypervisor, d: Domain, gpfn = 4): void {
-  put(d, ARG, "struct xen_add_to_physmap", { domid: SELF, space: k("XENMAPSPACE_shared_info"), idx: 0, gpfn }, { domid: 2, idx: 8, gpfn: 8 });
-  expect(memoryOp(hv, d, k("XENMEM_add_to_physmap"), ARG)).toBe(0);
 }
 const word = (d: Domain, port: number, page = ARRAY0) => Atomics.load(d.i32, (page * 4096 + (port % 1024) * 4) / 4 + Math.floor(port / 1024) * 1024);
 const setWord = (d: Domain, port: number, v: number) => Atomics.store(d.i32, ARRAY0 * 1024 + port, v);

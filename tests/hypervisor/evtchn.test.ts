@@ -3,36 +3,16 @@
 import { describe, expect, it } from "vitest";
 import { eventChannelOp } from "../../bindings/hypervisor/evtchn.js";
 import { Ctl } from "../../bindings/hypervisor/domain.js";
-import { memoryOp } from "../../bindings/hypervisor/memory.js";
 import { ARG, E, bench, k, layout, put } from "./fixture.js";
+import { SELF, allocUnbound, bind, mapSharedInfo, op, portOp } from "./evtchn-fixture.js";
 import type { Domain } from "../../bindings/hypervisor/domain.js";
 import type { Hypervisor } from "../../bindings/hypervisor/hypervisor.js";
 
-const op = (name: string) => k(`EVTCHNOP_${name}`);
-const SELF = k("DOMID_SELF");
 
-function allocUnbound(hv: Hypervisor, d: Domain, remote: number, dom = SELF): number {
-  const l = put(d, ARG, "struct evtchn_alloc_unbound", { dom, remote_dom: remote }, { dom: 2, remote_dom: 2 });
-  const rc = eventChannelOp(hv, d, op("alloc_unbound"), ARG);
-  return rc < 0 ? rc : d.u32(ARG + l.port);
-}
-function bind(hv: Hypervisor, d: Domain, remote: number, rport: number): number {
-  const l = put(d, ARG, "struct evtchn_bind_interdomain", { remote_dom: remote, remote_port: rport }, { remote_dom: 2 });
-  const rc = eventChannelOp(hv, d, op("bind_interdomain"), ARG);
-  return rc < 0 ? rc : d.u32(ARG + l.local_port);
-}
-function portOp(hv: Hypervisor, d: Domain, name: string, port: number): number {
-  put(d, ARG, "struct evtchn_send", { port });
-  return eventChannelOp(hv, d, op(name), ARG);
-}
 function status(hv: Hypervisor, d: Domain, port: number, dom = SELF) {
   const l = put(d, ARG, "struct evtchn_status", { dom, port }, { dom: 2 });
   const rc = eventChannelOp(hv, d, op("status"), ARG);
   return { rc, status: d.u32(ARG + l.status), dom: d.u16(ARG + l["u.interdomain.dom"]), port: d.u32(ARG + l["u.interdomain.port"]) };
-}
-function mapSharedInfo(hv: Hypervisor, d: Domain, gpfn = 4): void {
-  put(d, ARG, "struct xen_add_to_physmap", { domid: SELF, space: k("XENMAPSPACE_shared_info"), idx: 0, gpfn }, { domid: 2, idx: 8, gpfn: 8 });
-  expect(memoryOp(hv, d, k("XENMEM_add_to_physmap"), ARG)).toBe(0);
 }
 
 describe("event channels", () => {

@@ -6,34 +6,10 @@ import { Worker } from "node:worker_threads";
 import { closeAll, eventChannelOp, portState } from "../../bindings/hypervisor/evtchn.js";
 import { Ecs, type Domain } from "../../bindings/hypervisor/domain.js";
 import type { Hypervisor } from "../../bindings/hypervisor/hypervisor.js";
-import { memoryOp } from "../../bindings/hypervisor/memory.js";
 import { schedOp } from "../../bindings/hypervisor/sched.js";
-import { ARG, E, bench, k, layout, put } from "./fixture.js";
+import { ARG, E, bench, k, put } from "./fixture.js";
+import { ARRAY0, CONTROL, SELF, allocUnbound, bind, expand, initControl, mapSharedInfo, op } from "./evtchn-fixture.js";
 
-const SELF = k("DOMID_SELF");
-const op = (name: string) => k(`EVTCHNOP_${name}`);
-const CONTROL = 20, ARRAY0 = 24, MASKED = 1 << 30;
-
-function initControl(hv: Hypervisor, d: Domain, gfn: number | bigint = CONTROL): number {
-  put(d, ARG, "struct evtchn_init_control", { control_gfn: gfn, offset: 0, vcpu: 0 }, { control_gfn: 8 });
-  const rc = eventChannelOp(hv, d, op("init_control"), ARG);
-  return rc < 0 ? rc : d.u8[ARG + layout("struct evtchn_init_control").link_bits];
-}
-function expand(hv: Hypervisor, d: Domain, gfn: number): number {
-  new Int32Array(d.u8.buffer, gfn * 4096, 1024).fill(MASKED);
-  put(d, ARG, "struct evtchn_expand_array", { array_gfn: gfn }, { array_gfn: 8 });
-  return eventChannelOp(hv, d, op("expand_array"), ARG);
-}
-function allocUnbound(hv: Hypervisor, d: Domain, remote: number): number {
-  const l = put(d, ARG, "struct evtchn_alloc_unbound", { dom: SELF, remote_dom: remote }, { dom: 2, remote_dom: 2 });
-  const rc = eventChannelOp(hv, d, op("alloc_unbound"), ARG);
-  return rc < 0 ? rc : d.u32(ARG + l.port);
-}
-function bind(hv: Hypervisor, d: Domain, remote: number, rport: number): number {
-  const l = put(d, ARG, "struct evtchn_bind_interdomain", { remote_dom: remote, remote_port: rport }, { remote_dom: 2 });
-  const rc = eventChannelOp(hv, d, op("bind_interdomain"), ARG);
-  return rc < 0 ? rc : d.u32(ARG + l.local_port);
-}
 function reset(hv: Hypervisor, caller: Domain, dom = SELF): number {
   put(caller, ARG, "struct evtchn_reset", { dom }, { dom: 2 });
   return eventChannelOp(hv, caller, op("reset"), ARG);
@@ -47,10 +23,6 @@ function poll(hv: Hypervisor, d: Domain, ports: number[]): number {
   ports.forEach((p, i) => d.w32(0x9000 + i * 4, p));
   put(d, ARG, "struct sched_poll", { ports: 0x9000, nr_ports: ports.length, timeout: 1 }, { ports: 8, timeout: 8 });
   return schedOp(hv, d, k("SCHEDOP_poll"), ARG);
-}
-function mapSharedInfo(hv: Hypervisor, d: Domain): void {
-  put(d, ARG, "struct xen_add_to_physmap", { domid: SELF, space: k("XENMAPSPACE_shared_info"), idx: 0, gpfn: 6 }, { domid: 2, idx: 8, gpfn: 8 });
-  expect(memoryOp(hv, d, k("XENMEM_add_to_physmap"), ARG)).toBe(0);
 }
 
 /** Runs evtchn-worker.mjs as `d`, sending on `ports` until told to stop. */
@@ -107,7 +79,7 @@ describe("Xen event-channel advisories", () => {
 
   it("XSA-343 (races with evtchn_reset): reset of a FIFO domain leaves consistent 2-level state while another thread keeps sending to it", async () => {
     const { hv, doms: [a, b] } = bench();
-    mapSharedInfo(hv, a);
+    mapSharedInfo(hv, a, 6);
     const aPort = allocUnbound(hv, a, 2);
     const bPort = bind(hv, b, 1, aPort);
     const s = sender(hv, b, [bPort]);

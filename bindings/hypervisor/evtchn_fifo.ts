@@ -81,38 +81,44 @@ export function fifoSetPending(d: Domain, port: number): boolean {
     return true;
   }
   // PENDING is set under the queue lock, as Xen does since XSA-343: the guest must not be woken
-  // for an event that is not yet visibly linked.
+  // for an event that is not yet visibly linked. Inside the lock, the tails and the head are
+  // plain reads and writes: only lock holders touch the tails, and the head is published to the
+  // guest by the atomic OR of `ready` that follows it (or by the unlock).
   lock(d.ctl, Ctl.FifoLock);
   let ready = -1, wasPending = true;
   try {
-    const before = Atomics.or(d.i32, idx, PENDING);
-    wasPending = (before & PENDING) !== 0;
-    // Set LINKED and clear LINK in one swap, unless the event is masked or already linked.
-    let w = before | PENDING;
+    // Set PENDING and, unless the event is masked or already linked, LINKED with LINK cleared:
+    // one compare-and-swap (Xen's two test-and-sets; the guest changes the word concurrently).
+    let w = Atomics.load(d.i32, idx), link = false;
     for (;;) {
-      if (w & (MASKED | LINKED)) break;
-      const got = Atomics.compareExchange(d.i32, idx, w, (w | LINKED) & ~LINK_MASK);
+      link = !(w & (MASKED | LINKED));
+      const want = link ? ((w | PENDING | LINKED) & ~LINK_MASK) : (w | PENDING);
+      if (want === w) break; // already pending, and masked or linked: nothing changes
+      const got = Atomics.compareExchange(d.i32, idx, w, want);
       if (got === w) break;
       w = got;
     }
-    if (!(w & (MASKED | LINKED))) {
+    wasPending = (w & PENDING) !== 0;
+    if (link) {
       const info = fifoWord(d, port);
       const q = info & PortFifo.PriorityMask;
       const last = (info & PortFifo.LastMask) >>> PortFifo.LastShift;
       // If this event was the tail of the queue it was last on, that queue is empty now (the
       // guest consumed it): forget the tail, or a later event would be linked behind it.
-      if (Atomics.load(d.ctl, Ctl.FifoTails + last) === port) Atomics.store(d.ctl, Ctl.FifoTails + last, 0);
+      if (d.ctl[Ctl.FifoTails + last] === port) d.ctl[Ctl.FifoTails + last] = 0;
       if (last !== q) Atomics.store(d.ports, port * PORT_WORDS + 3, (info & ~PortFifo.LastMask) | (q << PortFifo.LastShift));
-      const tail = Atomics.load(d.ctl, Ctl.FifoTails + q);
+      const tail = d.ctl[Ctl.FifoTails + q];
       let linked = false;
       if (tail !== 0) {
         const t = wordIndex(d, tail);
         linked = t >= 0 && setLink(d, t, port);
       }
       const cb = Atomics.load(d.ctl, Ctl.FifoControl);
-      if (!linked && cb >= 0) Atomics.store(d.i32, (cb + CB.head) / 4 + q, port);
-      Atomics.store(d.ctl, Ctl.FifoTails + q, port);
-      if (!linked && cb >= 0) ready = q;
+      if (!linked && cb >= 0) {
+        d.i32[(cb + CB.head) / 4 + q] = port;
+        ready = q;
+      }
+      d.ctl[Ctl.FifoTails + q] = port;
     }
   } finally {
     unlock(d.ctl, Ctl.FifoLock);

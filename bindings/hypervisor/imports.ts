@@ -32,7 +32,8 @@ export interface HostDevices { disks: BlockDevice[]; capture?: PcapWriter; uplin
  * docs/ABI.md §7: `dev` is dom0's, over `devices`; every other domain gets -EPERM from it).
  */
 export function guestImports(hv: Hypervisor, d: Domain, devices: HostDevices = { disks: [] }, log?: (line: string) => void): WebAssembly.Imports {
-  const n = () => Atomics.add(d.ctl, Ctl.Hypercalls, 1);
+  // Only the domain's own thread counts its hypercalls (others read the count once it is done).
+  const n = () => d.ctl[Ctl.Hypercalls]++;
   return {
     env: {
       memory: d.desc.memory!,

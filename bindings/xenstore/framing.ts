@@ -22,18 +22,21 @@ export function encode(msg: XsMessage): Uint8Array {
   return out;
 }
 
-/** A framing error: the peer sent a header xenstored cannot accept (C xenstored drops the peer). */
-export class FramingError extends Error {}
-
 /**
  * Reassembles messages from a byte stream. Feed bytes as they arrive; complete messages come
- * out in order. A header announcing more than PAYLOAD_MAX bytes is a FramingError.
+ * out in order. A header announcing more than PAYLOAD_MAX bytes breaks the stream: the messages
+ * completed before it still come out (C xenstored handles messages one at a time, so a valid
+ * request ahead of a bad header is applied and answered), `error` says why, and nothing more
+ * comes out after it (the transport then drops the peer).
  */
 export class Deframer {
   private buf = new Uint8Array(0);
+  /** Why the stream broke, or null while it is fine. */
+  error: string | null = null;
 
-  /** Adds `bytes` and returns the messages completed by them. */
+  /** Adds `bytes` and returns the messages completed by them (none once `error` is set). */
   push(bytes: Uint8Array): XsMessage[] {
+    if (this.error) return [];
     const joined = new Uint8Array(this.buf.length + bytes.length);
     joined.set(this.buf);
     joined.set(bytes, this.buf.length);
@@ -43,7 +46,11 @@ export class Deframer {
       if (this.buf.length < HEADER_SIZE) break;
       const v = new DataView(this.buf.buffer, this.buf.byteOffset, HEADER_SIZE);
       const len = v.getUint32(H.len, true);
-      if (len > PAYLOAD_MAX) throw new FramingError(`message announces ${len} payload bytes (max ${PAYLOAD_MAX})`);
+      if (len > PAYLOAD_MAX) {
+        this.error = `message announces ${len} payload bytes (max ${PAYLOAD_MAX})`;
+        this.buf = new Uint8Array(0);
+        break;
+      }
       if (this.buf.length < HEADER_SIZE + len) break;
       out.push({ type: v.getUint32(H.type, true), reqId: v.getUint32(H.req_id, true), txId: v.getUint32(H.tx_id, true), payload: this.buf.slice(HEADER_SIZE, HEADER_SIZE + len) });
       this.buf = this.buf.slice(HEADER_SIZE + len);

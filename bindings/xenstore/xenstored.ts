@@ -47,7 +47,7 @@ export class Xenstored {
   attachDomain(d: Domain): void {
     const port = dom0StorePort(d);
     const conn = new RingConnection(++this.ids, d, () => sendPort(this.hv, this.dom0, port), (c, m) => this.store.request(c, m), this.log,
-      (reply) => this.countWatches(d.domid, reply));
+      (reply) => this.countWatches(d.domid, reply), undefined, (c) => this.store.mayRead(c), (c) => this.store.replyDelivered(c));
     this.rings.set(d.domid, { conn, port });
     this.store.connect(conn);
   }
@@ -82,6 +82,7 @@ export class Xenstored {
   async listen(path: string): Promise<void> {
     this.server = await listenXenstoreSocket(path, () => ++this.ids, {
       connect: (c) => this.store.connect(c),
+      delivered: (c) => this.store.replyDelivered(c),
       message: (c, m) => { this.store.request(c, m); this.onExternalInput(); },
       disconnect: (c) => this.store.disconnect(c),
       log: this.log,

@@ -8,8 +8,14 @@
 // with these decisions (each is also in the report that introduced this file):
 // - A transaction sees the store as it was at TRANSACTION_START (docs/misc/xenstore.txt: "the whole
 //   db is copied") and its commit fails with EAGAIN when any node it read or wrote changed since
-//   then. C xenstored copies lazily and only checks changes after the first access; here older
-//   versions are kept while transactions are open, so the check covers the whole transaction.
+//   then. C xenstored copies lazily and only checks changes after the first access; here each
+//   open transaction keeps the start version of every node changed since it started and not yet
+//   touched by it (its snapshot), so the check covers the whole transaction. What that costs is
+//   bounded as C's is: a change pays one map lookup per open transaction, a transaction's end
+//   nothing beyond itself, and a transaction's snapshot holds at most TX_SNAPSHOT_MAX nodes: past
+//   that it can no longer tell what it would have seen, and fails with EAGAIN at its next first
+//   access of a changed node (issue 15: an idle transaction used to make every other transaction's
+//   end scan all changes made meanwhile).
 // - A request longer than XENSTORE_PAYLOAD_MAX gets E2BIG (C drops the connection; that is the
 //   transport's call, this engine only sees decoded messages).
 // - Paths longer than XENSTORE_ABS_PATH_MAX are refused for everyone, the path-max quota (2048
@@ -73,7 +79,11 @@ export const DEFAULT_QUOTAS: Readonly<XsQuotas> = Object.freeze({
 });
 
 /** What a domain currently uses of its quotas. */
-export interface XsUsage { nodes: number; watches: number; transactions: number; outstanding: number }
+export interface XsUsage {
+  nodes: number; watches: number; transactions: number; outstanding: number;
+  /** Start versions of changed nodes kept for the domain's open transactions (at most TX_SNAPSHOT_MAX each). */
+  snapshotNodes: number;
+}
 
 /** Wire names of the quotas (GET_QUOTA/SET_QUOTA, CONTROL quota), in C's order, with C's descriptions. */
 const QUOTA_NAMES: ReadonlyArray<readonly [string, keyof XsQuotas, string]> = [
@@ -93,7 +103,8 @@ const TRACE_SWITCHES = ["obj", "io", "wrl", "acc", "tdb"];
 /** A stored node; never mutated once stored (a change stores a new object), so snapshots can share it. */
 interface Node { readonly perms: readonly Perm[]; readonly data: Uint8Array; readonly children: readonly string[]; readonly gen: number }
 type Draft = Omit<Node, "gen">;
-interface Version { readonly node: Node | null; readonly until: number }
+/** Start versions a transaction keeps of nodes changed since it started (then it gives up: see the top). */
+export const TX_SNAPSHOT_MAX = 10_000;
 /** C's NO_GENERATION: the generation of a node that does not exist. */
 const NO_GEN = -1;
 const EMPTY = new Uint8Array(0);
@@ -117,6 +128,10 @@ interface Tx {
   nodeCreated: boolean;
   /** Change of each owner's node count if it commits. */
   readonly nodeDelta: Map<number, number>;
+  /** The version at TRANSACTION_START of each node changed since and not yet in `accessed`. */
+  readonly snapshot: Map<string, Node | null>;
+  /** Set once `snapshot` was full and a change was not recorded. */
+  overflow: boolean;
 }
 interface ConnState { conn: XsConnection; readonly watches: Watch[]; readonly txs: Map<number, Tx>; nextTx: number }
 interface Dom {
@@ -167,13 +182,8 @@ export class XenStore {
   private readonly nodes = new Map<string, Node>();
   private readonly doms = new Map<number, Dom>();
   private readonly conns = new Map<number, ConnState>();
-  /**
-   * Superseded versions of nodes, oldest first, each with the generation that ended it; a path
-   * keeps only the versions some open transaction sees (at most one per transaction).
-   */
-  private readonly history = new Map<string, Version[]>();
-  /** Start generations of the open transactions, ascending. */
-  private readonly starts: number[] = [];
+  /** The open transactions (their snapshots are kept up to date by every change to the store). */
+  private readonly open = new Set<Tx>();
   private readonly globalQuota: XsQuotas;
   private readonly traceOn = new Set(["obj", "io"]);
   private readonly ops: Map<number, Op>;
@@ -186,7 +196,7 @@ export class XenStore {
     this.dom(0);
     const n0: Perm[] = [{ id: 0, perms: PERM.NONE }];
     const initial: Array<[string, string[]]> = [["/", ["tool"]], ["/tool", ["xenstored"]], ["/tool/xenstored", []], ["@releaseDomain", []], ["@introduceDomain", []]];
-    for (const [path, children] of initial) this.globalSet(path, { perms: n0, data: EMPTY, children, gen: ++this.gen }, this.gen);
+    for (const [path, children] of initial) this.globalSet(path, { perms: n0, data: EMPTY, children, gen: ++this.gen });
   }
 
   // ---- transport side ------------------------------------------------------------------------
@@ -356,7 +366,10 @@ export class XenStore {
   /** What `domid` currently uses, or undefined if the store does not know the domain. */
   usage(domid: number): XsUsage | undefined {
     const d = this.doms.get(domid);
-    return d && { nodes: d.nodes, watches: d.watches, transactions: d.transactions, outstanding: d.outstanding };
+    if (!d) return undefined;
+    let snapshotNodes = 0;
+    for (const c of this.conns.values()) if (c.conn.domid === domid) for (const tx of c.txs.values()) snapshotNodes += tx.snapshot.size;
+    return { nodes: d.nodes, watches: d.watches, transactions: d.transactions, outstanding: d.outstanding, snapshotNodes };
   }
 
   /** The quotas of `domid` (its own copy, taken from the global ones when the store learnt of it), or the global ones. */
@@ -440,11 +453,17 @@ export class XenStore {
     return n && this.live(n);
   }
 
-  /** The node at `path` as the transaction-start snapshot `start` had it. */
-  private snapshot(path: string, start: number): Node | null {
-    const h = this.history.get(path);
-    if (h) for (const v of h) if (v.until > start) return v.node;
-    return this.nodes.get(path) ?? null;
+  /**
+   * The node at `path` as `tx` saw the store at its start: its snapshot's version if the node
+   * changed since, else the store's. A transaction whose snapshot overflowed cannot tell for a
+   * node it did not record, so it is marked to fail (EAGAIN at commit) when the node changed.
+   */
+  private snapshot(path: string, tx: Tx): Node | null {
+    const kept = tx.snapshot.get(path);
+    if (kept !== undefined) { tx.snapshot.delete(path); return kept; }
+    const cur = this.nodes.get(path) ?? null;
+    if (tx.overflow && (!cur || cur.gen > tx.start)) tx.conflict = true;
+    return cur;
   }
 
   /** The transaction's record of `path`, made on first access from the snapshot (C's access_node()). */
@@ -457,7 +476,7 @@ export class XenStore {
       tx.fail = true;
       fail(E.NOSPC, "transaction-nodes quota");
     }
-    const snap = this.snapshot(path, tx.start);
+    const snap = this.snapshot(path, tx);
     e = { node: snap, base: snap ? snap.gen : NO_GEN, modified: false, fire: false, exact: false, perms: snap && this.live(snap).perms };
     tx.accessed.set(path, e);
     return e;
@@ -471,7 +490,7 @@ export class XenStore {
       this.txCount(ctx.tx, e.node, node);
       e.node = node;
       e.modified = true;
-    } else this.globalSet(path, node, node.gen);
+    } else this.globalSet(path, node);
     return node;
   }
 
@@ -483,16 +502,16 @@ export class XenStore {
       this.txCount(ctx.tx, e.node, null);
       e.node = null;
       e.modified = true;
-    } else this.globalSet(path, null, gen);
+    } else this.globalSet(path, null);
   }
 
-  /** Changes the store itself: accounting by owner, and the old version kept for open transactions. */
-  private globalSet(path: string, node: Node | null, gen: number): void {
+  /** Changes the store itself: accounting by owner, and the old version kept in each open transaction's snapshot. */
+  private globalSet(path: string, node: Node | null): void {
     const old = this.nodes.get(path) ?? null;
-    if (this.starts.length > 0) {
-      const h = this.seen([...(this.history.get(path) ?? []), { node: old, until: gen }]);
-      if (h.length) this.history.set(path, h);
-      else this.history.delete(path);
+    for (const tx of this.open) {
+      if (tx.snapshot.has(path) || tx.accessed.has(path)) continue;
+      if (tx.snapshot.size < TX_SNAPSHOT_MAX) tx.snapshot.set(path, old);
+      else tx.overflow = true;
     }
     if (old) this.dom(owner(old)).nodes--;
     if (node) {
@@ -749,28 +768,7 @@ export class XenStore {
     if (!c.txs.delete(tx.id)) return;
     const d = this.doms.get(c.conn.domid);
     if (d) d.transactions--;
-    this.starts.splice(this.starts.indexOf(tx.start), 1);
-    if (this.starts.length === 0) {
-      this.history.clear();
-      return;
-    }
-    for (const [path, h] of this.history) {
-      const kept = this.seen(h);
-      if (kept.length) this.history.set(path, kept);
-      else this.history.delete(path);
-    }
-  }
-
-  /** The versions of `h` that an open transaction sees: for each start, the first version ended after it. */
-  private seen(h: readonly Version[]): Version[] {
-    const kept: Version[] = [];
-    let i = 0;
-    for (const start of this.starts) {
-      while (i < h.length && h[i].until <= start) i++;
-      if (i === h.length) break;
-      if (kept[kept.length - 1] !== h[i]) kept.push(h[i]);
-    }
-    return kept;
+    this.open.delete(tx);
   }
 
   /** Commits `tx` for `ctx` (C's do_transaction_end("T") and finalize_transaction()). */
@@ -790,9 +788,11 @@ export class XenStore {
     for (const [path, e] of tx.accessed) {
       if (!e.modified) continue;
       if (e.node) {
-        const gen = ++this.gen;
-        this.globalSet(path, { ...e.node, gen }, gen);
-      } else if (this.nodes.has(path)) this.globalSet(path, null, ++this.gen);
+        this.globalSet(path, { ...e.node, gen: ++this.gen });
+      } else if (this.nodes.has(path)) {
+        ++this.gen;
+        this.globalSet(path, null);
+      }
       if (e.fire) this.deliver(path, null, undefined, e.exact, e.perms);
     }
   }
@@ -820,7 +820,7 @@ export class XenStore {
     for (const [path, n] of [...this.nodes]) {
       if (owner(n) !== domid) continue;
       const gen = ++this.gen;
-      this.globalSet(path, { ...n, perms: withOwner(n.perms, 0), gen }, gen);
+      this.globalSet(path, { ...n, perms: withOwner(n.perms, 0), gen });
     }
     for (const c of this.conns.values()) {
       for (const tx of c.txs.values()) {
@@ -936,9 +936,10 @@ export class XenStore {
       c.nextTx = (c.nextTx + 1) >>> 0;
     } while (id === 0 || c.txs.has(id));
     const start = ++this.gen;
-    c.txs.set(id, { id, start, accessed: new Map(), fail: false, conflict: false, nodeCreated: false, nodeDelta: new Map() });
+    const tx: Tx = { id, start, accessed: new Map(), fail: false, conflict: false, nodeCreated: false, nodeDelta: new Map(), snapshot: new Map(), overflow: false };
+    c.txs.set(id, tx);
     d.transactions++;
-    this.starts.push(start); // generations only grow, so `starts` stays sorted
+    this.open.add(tx);
     return { payload: strings(String(id)) };
   }
 

@@ -3,7 +3,7 @@
 // tools/tests/xenstore/test-xenstore.c and QEMU's tests/unit/test-xs-node.c.
 import { describe, expect, it } from "vitest";
 import { Client, ERRNAMES, OK, err, type Result } from "./client.js";
-import { XenStore, XS, type XsConnection, type XsMessage, type XsQuotas } from "../../bindings/xenstore/store.js";
+import { TX_SNAPSHOT_MAX, XenStore, XS, type XsConnection, type XsMessage, type XsQuotas } from "../../bindings/xenstore/store.js";
 import { bin, bytes } from "../../bindings/xenstore/wire.js";
 
 
@@ -302,6 +302,58 @@ describe("transaction accounting", () => {
     store.releaseDomain(5);
     expect(dom0.end(t, true)).toEqual(err("EAGAIN"));
     expect(store.getPerms("/z")).toEqual([{ id: 0, perms: "n" }]);
+  });
+});
+
+describe("what an open transaction costs the others", () => {
+  it("an idle transaction keeps at most TX_SNAPSHOT_MAX start versions, and other transactions' ends do not depend on it", () => {
+    // issue 15, defect 3: with one idle transaction open, the store kept every version of every
+    // path created or removed, and each TRANSACTION_END scanned them all (45 ms after 100k pairs).
+    const { store, dom0 } = setup();
+    const idle = new Client(store, 5, true); // a privileged guest of its own: its usage is its own
+    dom0.write("/kept", "old");
+    const t = idle.start();
+    expect(idle.read("/kept", t)).toEqual({ ok: "old" }); // touched: no snapshot needed for it
+    dom0.write("/changed", "before");
+    const N = TX_SNAPSHOT_MAX + 5000;
+    for (let i = 0; i < N; i++) {
+      store.write(`/churn/n${i}`, "x");
+      store.rm(`/churn/n${i}`);
+    }
+    expect(store.usage(5)!.snapshotNodes).toBe(TX_SNAPSHOT_MAX);
+    // An unrelated transaction keeps nothing of the churn, before or after, and commits.
+    const other = new Client(store, 0);
+    const u = other.start();
+    expect(other.write("/other", "v", u)).toEqual(OK);
+    expect(store.usage(0)!.snapshotNodes).toBe(0);
+    expect(other.end(u, true)).toEqual(OK);
+    // The idle transaction still sees what it read, but no longer knows the start version of a node
+    // changed after its snapshot filled up: it must not pretend, so its commit fails (EAGAIN).
+    dom0.write("/late", "after");
+    expect(idle.read("/kept", t)).toEqual({ ok: "old" });
+    expect(idle.read("/late", t)).toEqual({ ok: "after" });
+    expect(idle.end(t, true)).toEqual(err("EAGAIN"));
+    expect(store.usage(5)!.snapshotNodes).toBe(0);
+  });
+
+  it("a transaction that stays within its snapshot sees its start and commits when nothing it touched changed", () => {
+    const { store, dom0 } = setup();
+    dom0.write("/a", "1");
+    const c = new Client(store, 0);
+    const t = c.start();
+    for (let i = 0; i < 100; i++) store.write(`/noise${i}`, "x");
+    dom0.write("/a", "2");
+    expect(store.usage(0)!.snapshotNodes).toBe(102); // /a, / (its children changed) and the 100 new nodes, absent at the start
+    expect(c.read("/a", t)).toEqual({ ok: "1" });
+    expect(c.read("/noise7", t)).toEqual(err("ENOENT"));
+    expect(c.write("/mine", "m", t)).toEqual(OK);
+    expect(c.end(t, true)).toEqual(err("EAGAIN")); // it read /a, which changed
+    dom0.write("/x/u", "0");
+    const t3 = c.start();
+    expect(c.write("/mine", "m", t3)).toEqual(OK);
+    store.write("/x/u", "y"); // a node it did not touch (a new child of / would be: / changed)
+    expect(c.end(t3, true)).toEqual(OK);
+    expect(store.read("/mine")).toBe("m");
   });
 });
 

@@ -9,10 +9,11 @@ import type { Domain } from "../../bindings/hypervisor/domain.js";
 import type { Hypervisor } from "../../bindings/hypervisor/hypervisor.js";
 import { memoryOp } from "../../bindings/hypervisor/memory.js";
 import { ARG, bench, k, layout, put } from "./fixture.js";
+import { ARRAY0, CONTROL, Consumer } from "./evtchn-fixture.js";
 
-const PENDING = 1 << 31, MASKED = 1 << 30, LINKED = 1 << 29, BUSY = 1 << 28, LINK = (1 << 17) - 1;
+const PENDING = 1 << 31, MASKED = 1 << 30, LINKED = 1 << 29, BUSY = 1 << 28;
 const CB = layout("struct evtchn_fifo_control_block");
-const CONTROL = 20, ARRAY0 = 24, PORTS_PER_SENDER = 40, ROUNDS = 60_000;
+const PORTS_PER_SENDER = 40, ROUNDS = 60_000;
 const SELF = k("DOMID_SELF");
 
 function call(hv: Hypervisor, d: Domain, name: string, type: string, fields: Record<string, number>, sizes: Record<string, 1 | 2 | 4 | 8> = {}): number {
@@ -20,42 +21,6 @@ function call(hv: Hypervisor, d: Domain, name: string, type: string, fields: Rec
   const rc = eventChannelOp(hv, d, k(`EVTCHNOP_${name}`), ARG);
   expect(rc, name).toBeGreaterThanOrEqual(0);
   return rc;
-}
-
-/** Linux's consumer of domain `a`'s queues: local heads, a local copy of ready. */
-class Consumer {
-  heads = new Array<number>(16).fill(0);
-  handled = new Map<number, number>();
-  constructor(private a: Domain) {}
-  private word(port: number): number { return ARRAY0 * 1024 + port; }
-  /** Drains what is ready now; returns the events handled. */
-  drain(): number {
-    const a = this.a, readyIdx = (CONTROL * 4096 + CB.ready) / 4;
-    let n = 0;
-    let ready = Atomics.exchange(a.i32, readyIdx, 0);
-    while (ready) {
-      const q = 31 - Math.clz32(ready & -ready);
-      let port = this.heads[q] || Atomics.load(a.i32, (CONTROL * 4096 + CB.head) / 4 + q);
-      const w = this.word(port);
-      let old = Atomics.load(a.i32, w);
-      for (;;) {
-        const got = Atomics.compareExchange(a.i32, w, old, old & ~(LINKED | LINK));
-        if (got === old) break;
-        old = got;
-      }
-      const next = old & LINK;
-      if (!next) ready &= ~(1 << q);
-      this.heads[q] = next;
-      const cur = Atomics.load(a.i32, w);
-      if ((cur & (PENDING | MASKED)) === PENDING && (Atomics.and(a.i32, w, ~PENDING) & PENDING)) {
-        this.handled.set(port, (this.handled.get(port) ?? 0) + 1);
-        n++;
-      }
-      port = 0;
-      ready |= Atomics.exchange(a.i32, readyIdx, 0);
-    }
-    return n;
-  }
 }
 
 describe("FIFO event channels under concurrent senders", () => {

@@ -55,4 +55,50 @@ export function expand(hv: Hypervisor, d: Domain, gfn: number, fill = MASKED): n
   return eventChannelOp(hv, d, op("expand_array"), ARG);
 }
 
+const PENDING = 1 << 31, LINKED = 1 << 29, LINK = (1 << 17) - 1;
+const CB = layout("struct evtchn_fifo_control_block");
+
+/**
+ * The guest side of FIFO as Linux's consume_one_event does it, on domain `a` whose control block
+ * is frame CONTROL and event array frame ARRAY0 (ports 0..1023): local heads per queue, ready
+ * exchanged and re-read after each event, each word unlinked with compare-and-swap, a pending
+ * unmasked event taken (PENDING cleared) and recorded in `order`.
+ */
+export class Consumer {
+  heads = new Array<number>(16).fill(0);
+  /** Events handled per port. */
+  handled = new Map<number, number>();
+  /** Ports handled, in order. */
+  order: number[] = [];
+  constructor(private readonly a: Domain) {}
+  /** Drains what is ready now; returns the events handled. */
+  drain(): number {
+    const a = this.a, readyIdx = (CONTROL * 4096 + CB.ready) / 4;
+    let n = 0;
+    let ready = Atomics.exchange(a.i32, readyIdx, 0);
+    while (ready) {
+      const q = 31 - Math.clz32(ready & -ready);
+      const port = this.heads[q] || Atomics.load(a.i32, (CONTROL * 4096 + CB.head) / 4 + q);
+      const w = ARRAY0 * 1024 + port;
+      let old = Atomics.load(a.i32, w);
+      for (;;) {
+        const got = Atomics.compareExchange(a.i32, w, old, old & ~(LINKED | LINK));
+        if (got === old) break;
+        old = got;
+      }
+      const next = old & LINK;
+      if (!next) ready &= ~(1 << q);
+      this.heads[q] = next;
+      const cur = Atomics.load(a.i32, w);
+      if ((cur & (PENDING | MASKED)) === PENDING && (Atomics.and(a.i32, w, ~PENDING) & PENDING)) {
+        this.handled.set(port, (this.handled.get(port) ?? 0) + 1);
+        this.order.push(port);
+        n++;
+      }
+      ready |= Atomics.exchange(a.i32, readyIdx, 0);
+    }
+    return n;
+  }
+}
+
 export { layout };

@@ -2,11 +2,13 @@
 // table written as a guest writes it (entries of either version, published with one atomic
 // store), and the grant-table sub-ops called with their structs in guest memory at ARG.
 import { expect } from "vitest";
+import { Worker } from "node:worker_threads";
 import { grantEntryAddr, grantStatusAddr, grantTableOp } from "../../bindings/hypervisor/gnttab.js";
 import { memoryOp } from "../../bindings/hypervisor/memory.js";
 import type { Domain } from "../../bindings/hypervisor/domain.js";
 import type { Hypervisor } from "../../bindings/hypervisor/hypervisor.js";
 import { ARG, k, layout, put } from "./fixture.js";
+import { allocUnbound, bind } from "./evtchn-fixture.js";
 
 export const SELF = k("DOMID_SELF");
 export const GTF = {
@@ -143,4 +145,21 @@ export function revoke(d: Domain, ref: number): boolean {
   if (!inUse(d, ref)) return true;
   Atomics.compareExchange(d.i32, e, 0, w);
   return false;
+}
+
+/**
+ * The grant race of race.test.ts and gnttab-v2.test.ts: gives each of `mappers` a channel to `a`,
+ * then runs race-worker.mjs as each of them on its own thread at once, `rounds` times mapping
+ * ref 6 + its domid of `a` (which the caller granted it), incrementing its word of the page
+ * through the mapping, unmapping and sending an event; expects every round of every thread clean.
+ */
+export async function raceMappers(hv: Hypervisor, a: Domain, mappers: Domain[], rounds: number): Promise<void> {
+  const ports = mappers.map((m) => bind(hv, m, a.domid, allocUnbound(hv, a, m.domid)));
+  const descriptors = hv.domains().map((d) => d.desc);
+  const results = await Promise.all(mappers.map((m, i) => new Promise<{ errors: number; sends: number }>((resolve, reject) => {
+    const w = new Worker(new URL("./race-worker.mjs", import.meta.url), { workerData: { domid: m.domid, descriptors, granter: a.domid, ref: 6 + m.domid, port: ports[i], rounds } });
+    w.on("message", resolve);
+    w.on("error", reject);
+  })));
+  for (const r of results) expect(r).toEqual({ errors: 0, sends: rounds });
 }

@@ -3,20 +3,19 @@
 // retired sub-ops, the status words under real threads; then the SDK and the block driver end
 // to end with `grant_table.version=2` under both runners.
 import { describe, expect, it } from "vitest";
-import { Worker } from "node:worker_threads";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, closeSync, openSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { grantEntryAddr, grantStatusAddr, grantTableOp } from "../../bindings/hypervisor/gnttab.js";
 import type { Domain } from "../../bindings/hypervisor/domain.js";
-import { eventChannelOp } from "../../bindings/hypervisor/evtchn.js";
 import type { Hypervisor } from "../../bindings/hypervisor/hypervisor.js";
 import { ARG, E, GNTST, bench, k, put } from "./fixture.js";
 import {
   GE1, GE2, GNTMAP, GTF, INUSE, SELF, copy, entryFlags, getVersion, grantTransitive, grantV1, grantV2, inUse, map, op,
-  physmap, pins, revoke, setVersion, unmap,
+  physmap, pins, raceMappers, revoke, setVersion, unmap,
 } from "./gnttab-fixture.js";
+import { mapSharedInfo } from "./evtchn-fixture.js";
 import { ROOT } from "../helpers/env.js";
 
 /** Switches `d` to v2 and places grant frame 0 at frame 5 and status frame 0 at frame 10. */
@@ -354,23 +353,9 @@ describe("v2 status words under concurrent threads", () => {
     const [a, ...mappers] = doms;
     v2(hv, a);
     expect(physmap(hv, a, 0, 5)).toBe(0);
-    put(a, ARG, "struct xen_add_to_physmap", { domid: SELF, space: k("XENMAPSPACE_shared_info"), idx: 0, gpfn: 6 }, { domid: 2, idx: 8, gpfn: 8 });
-    const ports: number[] = [];
-    for (const m of mappers) {
-      grantV2(a, 6 + m.domid, m.domid, 40); // refs 8..10: three status words in one 32-bit word pair
-      const au = put(a, ARG, "struct evtchn_alloc_unbound", { dom: SELF, remote_dom: m.domid }, { dom: 2, remote_dom: 2 });
-      expect(eventChannelOp(hv, a, k("EVTCHNOP_alloc_unbound"), ARG)).toBe(0);
-      const bi = put(m, ARG, "struct evtchn_bind_interdomain", { remote_dom: 1, remote_port: a.u32(ARG + au.port) }, { remote_dom: 2 });
-      expect(eventChannelOp(hv, m, k("EVTCHNOP_bind_interdomain"), ARG)).toBe(0);
-      ports.push(m.u32(ARG + bi.local_port));
-    }
-    const descriptors = hv.domains().map((d: Domain) => d.desc);
-    const results = await Promise.all(mappers.map((m, i) => new Promise<{ errors: number; sends: number }>((resolve, reject) => {
-      const w = new Worker(new URL("./race-worker.mjs", import.meta.url), { workerData: { domid: m.domid, descriptors, granter: 1, ref: 6 + m.domid, port: ports[i], rounds: ROUNDS } });
-      w.on("message", resolve);
-      w.on("error", reject);
-    })));
-    for (const r of results) expect(r).toEqual({ errors: 0, sends: ROUNDS });
+    mapSharedInfo(hv, a, 6);
+    for (const m of mappers) grantV2(a, 6 + m.domid, m.domid, 40); // refs 8..10: three status words in one 32-bit word pair
+    await raceMappers(hv, a, mappers, ROUNDS);
     for (const m of mappers) {
       expect(a.u32(40 * 4096 + m.domid * 4)).toBe(ROUNDS);
       expect(pins(a, 6 + m.domid)).toBe(0);

@@ -2,12 +2,11 @@
 // several threads map, access and unmap the same grant and send events at once. Pins must
 // balance, GTF flags end clear, no access is lost and no event is lost.
 import { describe, expect, it } from "vitest";
-import { Worker } from "node:worker_threads";
-import { Ctl, type Domain } from "../../bindings/hypervisor/domain.js";
-import { eventChannelOp } from "../../bindings/hypervisor/evtchn.js";
+import { Ctl } from "../../bindings/hypervisor/domain.js";
 import { grantEntryAddr } from "../../bindings/hypervisor/gnttab.js";
 import { memoryOp } from "../../bindings/hypervisor/memory.js";
 import { ARG, bench, k, layout, put } from "./fixture.js";
+import { raceMappers } from "./gnttab-fixture.js";
 
 const ROUNDS = 3000;
 
@@ -21,26 +20,13 @@ describe("hypervisor state under concurrent threads", () => {
     put(a, ARG, "struct xen_add_to_physmap", { domid: k("DOMID_SELF"), space: k("XENMAPSPACE_shared_info"), idx: 0, gpfn: 6 }, { domid: 2, idx: 8, gpfn: 8 });
     expect(memoryOp(hv, a, k("XENMEM_add_to_physmap"), ARG)).toBe(0);
     const GE = layout("struct grant_entry_v1");
-    const ports: number[] = [];
     for (const m of mappers) {
-      const ref = 6 + m.domid;
-      const e = grantEntryAddr(a, ref);
+      const e = grantEntryAddr(a, 6 + m.domid);
       a.w32(e + GE.frame, 40);
       Atomics.store(a.i32, e >> 2, (m.domid << 16) | k("GTF_permit_access"));
-      const au = put(a, ARG, "struct evtchn_alloc_unbound", { dom: k("DOMID_SELF"), remote_dom: m.domid }, { dom: 2, remote_dom: 2 });
-      expect(eventChannelOp(hv, a, k("EVTCHNOP_alloc_unbound"), ARG)).toBe(0);
-      const bi = put(m, ARG, "struct evtchn_bind_interdomain", { remote_dom: 1, remote_port: a.u32(ARG + au.port) }, { remote_dom: 2 });
-      expect(eventChannelOp(hv, m, k("EVTCHNOP_bind_interdomain"), ARG)).toBe(0);
-      ports.push(m.u32(ARG + bi.local_port));
     }
     const before = a.ctl[Ctl.Events];
-    const descriptors = hv.domains().map((d: Domain) => d.desc);
-    const results = await Promise.all(mappers.map((m, i) => new Promise<{ errors: number; sends: number }>((resolve, reject) => {
-      const w = new Worker(new URL("./race-worker.mjs", import.meta.url), { workerData: { domid: m.domid, descriptors, granter: 1, ref: 6 + m.domid, port: ports[i], rounds: ROUNDS } });
-      w.on("message", resolve);
-      w.on("error", reject);
-    })));
-    for (const r of results) expect(r).toEqual({ errors: 0, sends: ROUNDS });
+    await raceMappers(hv, a, mappers, ROUNDS);
     for (const m of mappers) {
       const ref = 6 + m.domid;
       expect(a.u32(40 * 4096 + m.domid * 4)).toBe(ROUNDS); // every increment landed

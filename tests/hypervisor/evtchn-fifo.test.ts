@@ -8,7 +8,7 @@ import type { Hypervisor } from "../../bindings/hypervisor/hypervisor.js";
 import { vcpuOp } from "../../bindings/hypervisor/vcpu.js";
 import { schedOp } from "../../bindings/hypervisor/sched.js";
 import { ARG, E, bench, k, layout, put } from "./fixture.js";
-import { ARRAY0, CONTROL, MASKED, SELF, allocUnbound, expand, initControl, mapSharedInfo, op, portOp } from "./evtchn-fixture.js";
+import { ARRAY0, CONTROL, MASKED, SELF, allocUnbound, expand, initControl, mapSharedInfo, op, poll, portOp, unlink } from "./evtchn-fixture.js";
 
 const PENDING = 1 << 31, LINKED = 1 << 29, BUSY = 1 << 28, LINK = (1 << 17) - 1;
 const CB = layout("struct evtchn_fifo_control_block");
@@ -45,13 +45,7 @@ function consume(d: Domain, q: number, local: number[]): number {
   let h = local[q] || head(d, q);
   if (!h) return 0;
   const idx = ARRAY0 * 1024 + h;
-  let w = Atomics.load(d.i32, idx);
-  for (;;) {
-    const got = Atomics.compareExchange(d.i32, idx, w, w & ~(LINKED | LINK));
-    if (got === w) break;
-    w = got;
-  }
-  local[q] = w & LINK;
+  local[q] = unlink(d, h) & LINK;
   if (!local[q]) Atomics.and(d.i32, CONTROL * 1024 + CB.ready / 4, ~(1 << q));
   Atomics.and(d.i32, idx, ~PENDING);
   return h;
@@ -287,15 +281,10 @@ describe("VCPUOP_register_vcpu_info", () => {
 describe("SCHEDOP_poll under FIFO", () => {
   it("accepts bound ports beyond 4096 and refuses port 0, free ports and ports beyond 2^17", () => {
     const { hv, a } = fifoDomain();
-    const poll = (ports: number[]) => {
-      ports.forEach((p, i) => a.w32(0x9000 + i * 4, p));
-      put(a, ARG, "struct sched_poll", { ports: 0x9000, nr_ports: ports.length, timeout: 1 }, { ports: 8, timeout: 8 });
-      return schedOp(hv, a, k("SCHEDOP_poll"), ARG);
-    };
     for (let i = 3; i <= 5000; i++) ipi(hv, a);
-    expect(poll([5000])).toBe(0); // bound, no event word yet: it waits (here: the timeout)
-    expect(poll([5001])).toBe(E.INVAL); // free
-    expect(poll([0])).toBe(E.INVAL);
-    expect(poll([1 << 17])).toBe(E.INVAL);
+    expect(poll(hv, a, [5000])).toBe(0); // bound, no event word yet: it waits (here: the timeout)
+    expect(poll(hv, a, [5001])).toBe(E.INVAL); // free
+    expect(poll(hv, a, [0])).toBe(E.INVAL);
+    expect(poll(hv, a, [1 << 17])).toBe(E.INVAL);
   });
 });

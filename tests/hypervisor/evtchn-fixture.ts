@@ -3,6 +3,7 @@
 import { expect } from "vitest";
 import { eventChannelOp } from "../../bindings/hypervisor/evtchn.js";
 import { memoryOp } from "../../bindings/hypervisor/memory.js";
+import { schedOp } from "../../bindings/hypervisor/sched.js";
 import type { Domain } from "../../bindings/hypervisor/domain.js";
 import type { Hypervisor } from "../../bindings/hypervisor/hypervisor.js";
 import { ARG, k, layout, put } from "./fixture.js";
@@ -41,6 +42,13 @@ export function mapSharedInfo(hv: Hypervisor, d: Domain, gpfn = 4): void {
   expect(memoryOp(hv, d, k("XENMEM_add_to_physmap"), ARG)).toBe(0);
 }
 
+/** SCHEDOP_poll by `d` on `ports` (listed at 0x9000) with a timeout already past: its result. */
+export function poll(hv: Hypervisor, d: Domain, ports: number[]): number {
+  ports.forEach((p, i) => d.w32(0x9000 + i * 4, p));
+  put(d, ARG, "struct sched_poll", { ports: 0x9000, nr_ports: ports.length, timeout: 1 }, { ports: 8, timeout: 8 });
+  return schedOp(hv, d, k("SCHEDOP_poll"), ARG);
+}
+
 /** EVTCHNOP_init_control: link_bits on success, else -errno. */
 export function initControl(hv: Hypervisor, d: Domain, gfn: number | bigint = CONTROL, offset = 0, vcpu = 0): number {
   const l = put(d, ARG, "struct evtchn_init_control", { control_gfn: gfn, offset, vcpu }, { control_gfn: 8 });
@@ -57,6 +65,20 @@ export function expand(hv: Hypervisor, d: Domain, gfn: number, fill = MASKED): n
 
 const PENDING = 1 << 31, LINKED = 1 << 29, LINK = (1 << 17) - 1;
 const CB = layout("struct evtchn_fifo_control_block");
+
+/**
+ * Clears LINKED and LINK of `port`'s event word (frame ARRAY0 of `a`) with one compare-and-swap,
+ * as Linux's clear_linked does while Xen may be setting LINK; returns the word before.
+ */
+export function unlink(a: Domain, port: number): number {
+  const w = ARRAY0 * 1024 + port;
+  let old = Atomics.load(a.i32, w);
+  for (;;) {
+    const got = Atomics.compareExchange(a.i32, w, old, old & ~(LINKED | LINK));
+    if (got === old) return old;
+    old = got;
+  }
+}
 
 /**
  * The guest side of FIFO as Linux's consume_one_event does it, on domain `a` whose control block
@@ -80,13 +102,7 @@ export class Consumer {
       const q = 31 - Math.clz32(ready & -ready);
       const port = this.heads[q] || Atomics.load(a.i32, (CONTROL * 4096 + CB.head) / 4 + q);
       const w = ARRAY0 * 1024 + port;
-      let old = Atomics.load(a.i32, w);
-      for (;;) {
-        const got = Atomics.compareExchange(a.i32, w, old, old & ~(LINKED | LINK));
-        if (got === old) break;
-        old = got;
-      }
-      const next = old & LINK;
+      const next = unlink(a, port) & LINK;
       if (!next) ready &= ~(1 << q);
       this.heads[q] = next;
       const cur = Atomics.load(a.i32, w);

@@ -6,9 +6,8 @@ import { Worker } from "node:worker_threads";
 import { closeAll, eventChannelOp, portState } from "../../bindings/hypervisor/evtchn.js";
 import { Ecs, type Domain } from "../../bindings/hypervisor/domain.js";
 import type { Hypervisor } from "../../bindings/hypervisor/hypervisor.js";
-import { schedOp } from "../../bindings/hypervisor/sched.js";
 import { ARG, E, bench, k, put } from "./fixture.js";
-import { ARRAY0, CONTROL, SELF, allocUnbound, bind, expand, initControl, mapSharedInfo, op } from "./evtchn-fixture.js";
+import { ARRAY0, CONTROL, SELF, allocUnbound, bind, expand, initControl, mapSharedInfo, op, poll } from "./evtchn-fixture.js";
 
 function reset(hv: Hypervisor, caller: Domain, dom = SELF): number {
   put(caller, ARG, "struct evtchn_reset", { dom }, { dom: 2 });
@@ -18,11 +17,6 @@ function status(hv: Hypervisor, d: Domain, port: number) {
   const l = put(d, ARG, "struct evtchn_status", { dom: SELF, port }, { dom: 2 });
   const rc = eventChannelOp(hv, d, op("status"), ARG);
   return { rc, status: d.u32(ARG + l.status), dom: d.u16(ARG + l["u.unbound.dom"]) };
-}
-function poll(hv: Hypervisor, d: Domain, ports: number[]): number {
-  ports.forEach((p, i) => d.w32(0x9000 + i * 4, p));
-  put(d, ARG, "struct sched_poll", { ports: 0x9000, nr_ports: ports.length, timeout: 1 }, { ports: 8, timeout: 8 });
-  return schedOp(hv, d, k("SCHEDOP_poll"), ARG);
 }
 
 /** Runs evtchn-worker.mjs as `d`, sending on `ports` until told to stop. */

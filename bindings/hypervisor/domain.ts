@@ -295,7 +295,11 @@ export class Domain {
    * a polling vCPU watches evtchn_upcall_pending itself (upcallDue). See raiseSel for the order.
    */
   markEventsPending(): void {
-    const vi = Atomics.load(this.ctl, Ctl.VcpuInfo);
+    this.upcallAt(Atomics.load(this.ctl, Ctl.VcpuInfo));
+  }
+
+  /** Sets evtchn_upcall_pending in the vcpu_info at `vi` (if there is one), then wakes a sleeper: the order raiseSel explains. */
+  private upcallAt(vi: number): void {
     if (vi >= 0) Atomics.store(this.u8, vi + VI.evtchn_upcall_pending, 1);
     if (Atomics.load(this.ctl, Ctl.Sleeping) !== 0) this.wake();
   }
@@ -389,8 +393,7 @@ export class Domain {
     const vi = Atomics.load(this.ctl, Ctl.VcpuInfo);
     if (vi < 0) return;
     Atomics.or(this.i32, (vi + VI.evtchn_pending_sel) / 4 + (sel >>> 5), 1 << (sel & 31));
-    Atomics.store(this.u8, vi + VI.evtchn_upcall_pending, 1);
-    if (Atomics.load(this.ctl, Ctl.Sleeping) !== 0) this.wake();
+    this.upcallAt(vi);
   }
 
   /** Clears the mask of `port` and re-raises it if it is pending (EVTCHNOP_unmask, either ABI). */

@@ -85,7 +85,7 @@ export function fifoSetPending(d: Domain, port: number): boolean {
   // plain reads and writes: only lock holders touch the tails, and the head is published to the
   // guest by the atomic OR of `ready` that follows it (or by the unlock).
   lock(d.ctl, Ctl.FifoLock);
-  let ready = -1, wasPending = true;
+  let ready = -1, cb = -1, wasPending = true;
   try {
     // Set PENDING and, unless the event is masked or already linked, LINKED with LINK cleared:
     // one compare-and-swap (Xen's two test-and-sets; the guest changes the word concurrently).
@@ -113,7 +113,7 @@ export function fifoSetPending(d: Domain, port: number): boolean {
         const t = wordIndex(d, tail);
         linked = t >= 0 && setLink(d, t, port);
       }
-      const cb = Atomics.load(d.ctl, Ctl.FifoControl);
+      cb = Atomics.load(d.ctl, Ctl.FifoControl);
       if (!linked && cb >= 0) {
         d.i32[(cb + CB.head) / 4 + q] = port;
         ready = q;
@@ -123,8 +123,8 @@ export function fifoSetPending(d: Domain, port: number): boolean {
   } finally {
     unlock(d.ctl, Ctl.FifoLock);
   }
+  // `ready` is set in the control block the head was written to (read once, under the lock).
   if (ready >= 0) {
-    const cb = Atomics.load(d.ctl, Ctl.FifoControl);
     if (!(Atomics.or(d.i32, cb / 4, 1 << ready) & (1 << ready))) { d.markEventsPending(); return !wasPending; }
   }
   // A vCPU asleep in SCHEDOP_poll may wait for this port, masked or not (evtchn_check_pollers).

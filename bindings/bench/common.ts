@@ -65,6 +65,18 @@ export function loadNote(): string | null {
   return load > n / 2 ? `load average ${load.toFixed(2)} on ${n} CPUs: other processes compete for the CPUs, figures will be noisy` : null;
 }
 
+/**
+ * The output of a `xenwasm bench` command: `err` writes a progress line to stderr, after the load
+ * note (if any) headed with `command`; `table` prints to stdout, or to stderr with `json` (stdout
+ * then carries the JSON array alone).
+ */
+export function benchOutput<R>(command: string, columns: Column<R>[], json: boolean, widths: number[]): { err: (line: string) => void; table: Table<R> } {
+  const err = (line: string) => { process.stderr.write(line + "\n"); };
+  const note = loadNote();
+  if (note) err(`xenwasm: ${command}: note: ${note}`);
+  return { err, table: new Table(columns, json ? err : (line) => { process.stdout.write(line + "\n"); }, widths) };
+}
+
 /** The implementations every benchmark compares: xenwasm and its native C reference. */
 export type Impl = "xenwasm" | "native-c";
 

@@ -1,6 +1,6 @@
 // `xenwasm bench blk`: blkfront against dom0's blkback over a RAM disk (bindings/bench/blk.ts),
 // with a progressive table or JSON.
-import { Table, loadNote, median, si, ROOT } from "../bench/common.js";
+import { benchOutput, median, si, ROOT } from "../bench/common.js";
 import { BLK_WORKLOADS, runBlkWorkload, type BlkResult, type BlkWorkload } from "../bench/blk.js";
 import { optionParsers } from "./args.js";
 import { fioUnavailable, runFio, type FioEngine } from "../bench/fio.js";
@@ -81,10 +81,7 @@ const COLUMNS = [
 /** Runs `xenwasm bench blk` with `argv`; returns the exit status. */
 export async function benchBlkCommand(argv: string[]): Promise<number> {
   const a = parseBenchBlkArgs(argv);
-  const err = (line: string) => process.stderr.write(line + "\n");
-  const note = loadNote();
-  if (note) err(`xenwasm: bench blk: note: ${note}`);
-  const table = new Table(COLUMNS, a.json ? err : (line) => process.stdout.write(line + "\n"), [18, 5, 7, 4, 8, 6]);
+  const { err, table } = benchOutput("bench blk", COLUMNS, a.json, [18, 5, 7, 4, 8, 6]);
   const rows: BlkRow[] = [];
   // Linux's own path on the same workloads (4 KiB random I/O), once per workload: the median of --runs.
   const fio = new Map<string, { psync: number; io_uring: number }>();

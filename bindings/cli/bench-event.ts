@@ -1,6 +1,6 @@
 // `xenwasm bench event`: event-channel round trips between two domains beside the native C
 // reference of the same hand-off (bindings/bench/event.ts), with a progressive table or JSON.
-import { Table, loadNote, si } from "../bench/common.js";
+import { benchOutput, si } from "../bench/common.js";
 import { NativeError } from "../bench/native.js";
 import { EventBenchError, benchEvent, type EventAbi, type EventConfig, type EventImpl, type EventMode, type EventResult } from "../bench/event.js";
 import { optionParsers } from "./args.js";
@@ -61,10 +61,7 @@ const COLUMNS = [
 /** Runs `xenwasm bench event` with `argv`; returns the exit status. */
 export async function benchEventCommand(argv: string[]): Promise<number> {
   const a = parseBenchEventArgs(argv);
-  const err = (line: string) => process.stderr.write(line + "\n");
-  const note = loadNote();
-  if (note) err(`xenwasm: bench event: note: ${note}`);
-  const table = new Table(COLUMNS, a.json ? err : (line) => process.stdout.write(line + "\n"), [8, 5, 6]);
+  const { err, table } = benchOutput("bench event", COLUMNS, a.json, [8, 5, 6]);
   const results = await benchEvent(a, (p) => {
     if (p.kind === "note") err(`xenwasm: bench event: ${p.message}`);
     else if (p.kind === "run") err(`xenwasm: bench event: ${p.impl} ${p.cfg.mode}${p.impl === "xenwasm" ? ` ${p.cfg.evtchn}` : ""}: run ${p.run}/${p.runs}: ${((p.sample.seconds * 1e6) / p.sample.roundTrips).toFixed(3)} us per round trip`);

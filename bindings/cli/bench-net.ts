@@ -1,6 +1,6 @@
 // `xenwasm bench net`: frames through netfront, netback and dom0's switch (bindings/bench/net.ts)
 // beside the native C reference and Linux's veth path, with a progressive table or JSON.
-import { Table, loadNote, si } from "../bench/common.js";
+import { benchOutput, si } from "../bench/common.js";
 import { NET_DEFAULT_FRAMES, benchNet, type NetConfig, type NetImpl, type NetMode, type NetResult, type NetSize, type NetWorkload } from "../bench/net.js";
 import { optionParsers } from "./args.js";
 import { tokenize, usage, type CommandSpec } from "./options.js";
@@ -83,10 +83,7 @@ const COLUMNS = [
 /** Runs `xenwasm bench net` with `argv`; returns the exit status. */
 export async function benchNetCommand(argv: string[]): Promise<number> {
   const a = parseBenchNetArgs(argv);
-  const err = (line: string) => process.stderr.write(line + "\n");
-  const note = loadNote();
-  if (note) err(`xenwasm: bench net: note: ${note}`);
-  const table = new Table(COLUMNS, a.json ? err : (line) => process.stdout.write(line + "\n"), [10, 11, 4, 5, 1, 7, 8]);
+  const { err, table } = benchOutput("bench net", COLUMNS, a.json, [10, 11, 4, 5, 1, 7, 8]);
   const results = await benchNet({ configs: a.configs, runs: a.runs, impls: a.impls, linuxSeconds: a.linuxSeconds }, (p) => {
     if (p.kind === "note") err(`xenwasm: bench net: ${p.message}`);
     else if (p.kind === "linux") err(`xenwasm: bench net: linux veth iperf3 ${p.result.kind}: ${si(p.result.frames_per_s)} frames/s, ${p.result.gbit_per_s.toFixed(2)} Gbit/s`);

@@ -1,7 +1,7 @@
 // `xenwasm bench`: the benchmarks (docs/benchmarks.md). `bench ring` compares the shared ring of
 // assembly/ring.ts between two domains with a native C reference of io/ring.h; `bench blk` and
 // `bench net` (bench-blk.ts, bench-net.ts) measure the split drivers.
-import { Table, loadNote, si } from "../bench/common.js";
+import { benchOutput, si } from "../bench/common.js";
 import { NativeError } from "../bench/native.js";
 import { GuestLoadError } from "../runner/guest.js";
 import { RING_LIMITS, RingBenchError, benchRing, ringSize, type RingConfig, type RingImpl, type RingMode, type RingResult } from "../bench/ring.js";
@@ -86,10 +86,7 @@ const COLUMNS = [
 /** Runs `xenwasm bench ring` with `argv`; returns the exit status. */
 export async function benchRingCommand(argv: string[]): Promise<number> {
   const a = parseBenchRingArgs(argv);
-  const err = (line: string) => process.stderr.write(line + "\n");
-  const note = loadNote();
-  if (note) err(`xenwasm: bench ring: note: ${note}`);
-  const table = new Table(COLUMNS, a.json ? err : (line) => process.stdout.write(line + "\n"), [8, 5, 4, 5, 3, 8, 4, 8]);
+  const { err, table } = benchOutput("bench ring", COLUMNS, a.json, [8, 5, 4, 5, 3, 8, 4, 8]);
   const results = await benchRing({ configs: a.configs, runs: a.runs, impls: a.impls }, (p) => {
     if (p.kind === "no-native") err(`xenwasm: bench ring: ${p.reason}`);
     else if (p.kind === "run") {

@@ -74,8 +74,15 @@ function commands(path: fc.Arbitrary<string>, value: fc.Arbitrary<string>) {
     })),
     fc.tuple(path, value).map(([p, v]) => cmd(`txWrite(${p}, ${v.length})`, (m) => m.tx !== null, (m, r) => {
       expect(r.b.write(p, v, r.tx)).toEqual(OK);
-      for (let q = p; q !== "/"; q = parent(q)) m.tx!.touched.add(q);
-      m.tx!.touched.add("/");
+      // C xenstored's write reads the node, and when it is new, each missing ancestor and the
+      // first existing one (whose children list it changes): nothing above that.
+      m.tx!.touched.add(p);
+      if (!m.tx!.view.has(p)) {
+        for (let q = parent(p); ; q = parent(q)) {
+          m.tx!.touched.add(q);
+          if (q === "/" || m.tx!.view.has(q)) break;
+        }
+      }
       tree.write(m.tx!.view, p, v);
       expect(r.b.read(p, r.tx)).toEqual({ ok: v });
     })),

@@ -1,5 +1,5 @@
 // `npm run build`: generates the ABI manifest module from assembly/xen/, compiles every
-// AssemblyScript entry (the manifest, examples/*.ts, tests/guests/*.ts, drivers/*/main.ts) for
+// AssemblyScript entry (the manifest, examples/*.ts, tests/guests/*.ts, fuzz/*.ts, drivers/*/main.ts) for
 // both asconfig targets (release into build/, debug into build/debug/), and validates each.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, basename, dirname } from "node:path";
@@ -35,6 +35,7 @@ export function programs(root = ROOT): Array<[string, string]> {
     ["build/gen/abi-manifest.ts", "abi/manifest.wasm"],
     ...entriesIn(root, "examples", "examples"),
     ...entriesIn(root, "tests/guests", "tests"),
+    ...entriesIn(root, "fuzz", "fuzz"),
     ...drivers,
   ];
 }

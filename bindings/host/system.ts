@@ -79,7 +79,12 @@ export interface SystemConfig {
    * harness offers both ABIs of each; a kernel that is not the SDK may ignore the words.
    */
   abi?: AbiChoice;
+  /** Seeded hypercall fault injection (bindings/hypervisor/faults.ts): `percent` of the chosen calls fail with an error Xen can return. */
+  faults?: FaultOptions;
 }
+
+/** Which share (`percent`) of the fault-injectable hypercalls fail, and the `seed` that picks them. */
+export interface FaultOptions { seed: number; percent: number }
 
 /** The event-channel ABI ("fifo" or "2l") and grant-table version (1 or 2) the domains are asked to use. */
 export interface AbiChoice { evtchn?: "fifo" | "2l"; gnttab?: 1 | 2 }

@@ -1,0 +1,151 @@
+// What every `xenwasm fuzz` target shares: the counters of one run, the run's parameters, and
+// runFuzzSystem, which runs a target's system (a fuzz guest against reference drivers or the
+// harness) and turns its consoles and domain results into counters. Each target module
+// (hypercall.ts, console.ts, xenstore.ts, blk.ts, net.ts) only says which system to run and who
+// the victims are.
+import { join } from "node:path";
+import { XenSystem, type FaultOptions, type SystemConfig, type SystemResult } from "../host/system.js";
+import type { DomainResult } from "../runner/common.js";
+
+/** The counters of one target's run; all but steps, injected and detected must be 0. */
+export interface FuzzCounts {
+  steps: number;
+  injected: number;
+  detected: number;
+  /** Victim domains (reference drivers, the other guests) that crashed. */
+  victimTraps: number;
+  /** Grant accesses the harness refused a victim (memory it was not granted). */
+  outsideGrants: number;
+  /** Grants, ports or mappings a victim still held after a disconnect. */
+  held: number;
+  /** Errors of the harness itself (a host exception, a stopped run). */
+  harnessExceptions: number;
+  /** Acknowledged writes whose data did not survive. */
+  lost: number;
+  /** Protocol breaches by a victim (a wrong id, OK for an invalid request, a duplicate answer). */
+  wrong: number;
+}
+
+/** The columns that must stay zero, in the table's order. */
+export const MUST_BE_ZERO = ["victimTraps", "outsideGrants", "held", "harnessExceptions", "lost", "wrong"] as const;
+
+/** The parameters of one run of one target. */
+export interface FuzzContext {
+  seed: number;
+  steps: number;
+  runner: "deterministic" | "threads";
+  /** Injected hypercall faults (bindings/hypervisor/faults.ts), when asked for (--faults). */
+  faults?: FaultOptions;
+  /** The project root: fuzz guests are under build/fuzz/. */
+  root: string;
+}
+
+/** The outcome of one target's run: its counters and the lines that explain any non-zero count. */
+export interface FuzzOutcome { target: string; counts: FuzzCounts; notes: string[] }
+
+/** One target of `xenwasm fuzz`. */
+export interface FuzzTarget {
+  name: string;
+  /** One line for `xenwasm fuzz --help`: what is attacked and by whom. */
+  summary: string;
+  /** Runs the target once and counts. */
+  run(ctx: FuzzContext): Promise<FuzzOutcome>;
+}
+
+/** A fuzz guest's module: build/fuzz/NAME.wasm under the project root. */
+export function fuzzWasm(ctx: FuzzContext, name: string): string {
+  return join(ctx.root, "build/fuzz", `${name}.wasm`);
+}
+
+/** The fuzz.* command-line words for a guest of this run. */
+export function fuzzCmdline(ctx: FuzzContext, extra = ""): string {
+  return `fuzz.seed=${ctx.seed} fuzz.steps=${ctx.steps}${ctx.faults ? " fuzz.faults=1" : ""}${extra ? ` ${extra}` : ""}`;
+}
+
+/** A zeroed set of counters. */
+export function zeroCounts(): FuzzCounts {
+  return { steps: 0, injected: 0, detected: 0, victimTraps: 0, outsideGrants: 0, held: 0, harnessExceptions: 0, lost: 0, wrong: 0 };
+}
+
+/** How runFuzzSystem reads a system: who reports, who the victims are, who is stopped when. */
+export interface FuzzSystemSpec {
+  config: SystemConfig;
+  /** The domain (name, "dom0" for the backend) whose "fuzz-report" line carries the steps. */
+  fuzzer: string;
+  /** Domains whose crash or refused grant accesses count (names; "dom0" for the backend). */
+  victims: string[];
+  /** Guests asked to power off (control/shutdown) once the fuzzer has reported. */
+  stopAfterReport?: string[];
+  /** Host-side work during the run (for example a hostile xenstored socket client); its counters are added. */
+  during?: (sys: XenSystem, ctx: FuzzContext) => Promise<Partial<FuzzCounts> & { notes?: string[] }>;
+  /** Wall-clock bound of the whole run in ms (default: 60 s plus 20 ms per step). */
+  timeoutMs?: number;
+}
+
+const REPORT = /^fuzz-report steps=(\d+) injected=(\d+) detected=(\d+) wrong=(\d+) lost=(\d+) held=(\d+)$/;
+
+/** Runs `spec`'s system and counts: the report lines, the victims' results, the harness's errors. */
+export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSystemSpec): Promise<FuzzOutcome> {
+  const counts = zeroCounts();
+  const notes: string[] = [];
+  const config: SystemConfig = { ...spec.config, runner: ctx.runner, seed: ctx.seed, faults: ctx.faults ?? spec.config.faults };
+  let reported = false;
+  let sys: XenSystem;
+  const stopped = new Set<string>();
+  config.onConsole = (line) => {
+    spec.config.onConsole?.(line);
+    if (line.text.startsWith("fuzz-bad: ")) notes.push(`${line.domain}: ${line.text}`);
+    if (line.domain === spec.fuzzer && line.text.startsWith("fuzz-report ")) {
+      reported = true;
+      // Stop the victims that idle until told (deferred: the console callback runs inside the run).
+      for (const g of spec.stopAfterReport ?? []) {
+        if (stopped.has(g)) continue;
+        stopped.add(g);
+        queueMicrotask(() => { try { sys.shutdown(g); } catch (e) { notes.push(`stopping ${g}: ${(e as Error).message}`); } });
+      }
+    }
+  };
+  let result: SystemResult | undefined;
+  const timeoutMs = spec.timeoutMs ?? 60_000 + 20 * ctx.steps;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    sys = XenSystem.start(config);
+    const during = spec.during ? sys.ready().then(() => spec.during!(sys, ctx)) : Promise.resolve(undefined);
+    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the run did not end within ${timeoutMs} ms`)), timeoutMs); });
+    result = await Promise.race([sys.done, timeout]);
+    const extra = await Promise.race([during, timeout]);
+    if (extra) {
+      for (const [k, v] of Object.entries(extra)) if (k !== "notes" && typeof v === "number") (counts as unknown as Record<string, number>)[k] += v;
+      notes.push(...(extra.notes ?? []));
+    }
+  } catch (e) {
+    counts.harnessExceptions++;
+    notes.push(`harness: ${(e as Error).stack ?? e}`);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  if (result) {
+    if (result.error) { counts.harnessExceptions++; notes.push(`harness: the run stopped: ${result.error}`); }
+    const byName = new Map<string, DomainResult>(result.domains.map((d) => [d.name, d]));
+    if (result.backend) byName.set("dom0", result.backend);
+    for (const v of spec.victims) {
+      const d = byName.get(v);
+      if (!d) { notes.push(`victim ${v}: no such domain`); counts.harnessExceptions++; continue; }
+      if (d.reason === "crash") { counts.victimTraps++; notes.push(`victim ${v} crashed: ${d.message ?? ""}`); }
+      if (d.violations) { counts.outsideGrants += d.violations; notes.push(`victim ${v}: ${d.violations} refused grant accesses`); }
+    }
+    for (const line of result.console) {
+      const m = REPORT.exec(line.text);
+      if (!m) continue;
+      const [steps, injected, detected, wrong, lost, held] = m.slice(1).map(Number);
+      counts.steps += steps; counts.injected += injected; counts.detected += detected;
+      counts.wrong += wrong; counts.lost += lost; counts.held += held;
+    }
+    const f = byName.get(spec.fuzzer);
+    if (!reported) {
+      counts.harnessExceptions++;
+      notes.push(`the fuzzer ${spec.fuzzer} did not report (${f ? `${f.reason}${f.message ? `: ${f.message}` : ""}` : "no such domain"})`);
+    }
+  }
+  return { target: name, counts, notes };
+}

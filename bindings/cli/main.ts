@@ -13,6 +13,7 @@ import { BENCH_BLK_SPEC } from "./bench-blk.js";
 import { BENCH_NET_SPEC } from "./bench-net.js";
 import { BENCH_EVENT_SPEC } from "./bench-event.js";
 import { INIT_SPEC, init } from "./init.js";
+import { FUZZ_SPEC, fuzzCommand } from "./fuzz.js";
 import { tokenize, usage, type CommandSpec } from "./options.js";
 
 /** The package root (this file is dist/bindings/cli/main.js). */
@@ -41,7 +42,7 @@ const DEMO_SPEC: CommandSpec = {
 };
 
 /** Every command's table, for `xenwasm help COMMAND`. */
-const COMMANDS: CommandSpec[] = [ABI_SPEC, RUN_SPEC, BENCH_RING_SPEC, BENCH_BLK_SPEC, BENCH_NET_SPEC, BENCH_EVENT_SPEC, INIT_SPEC, DEMO_SPEC];
+const COMMANDS: CommandSpec[] = [ABI_SPEC, RUN_SPEC, BENCH_RING_SPEC, BENCH_BLK_SPEC, BENCH_NET_SPEC, BENCH_EVENT_SPEC, FUZZ_SPEC, INIT_SPEC, DEMO_SPEC];
 
 const USAGE = `usage: xenwasm <command> [options]
 
@@ -161,6 +162,7 @@ export async function main(argv: string[]): Promise<number> {
     case "demo": return demo(rest);
     case "bench": return bench(rest);
     case "init": return init(rest);
+    case "fuzz": return fuzzCommand(rest);
     case "help": case "--help": case "-h": return help(rest);
     case undefined: console.log(USAGE); return 2;
     default: throw new UsageError(`unknown command '${cmd}' (try 'xenwasm help')`);

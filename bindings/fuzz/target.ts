@@ -40,8 +40,8 @@ export interface FuzzContext {
   root: string;
 }
 
-/** The outcome of one target's run: its counters and the lines that explain any non-zero count. */
-export interface FuzzOutcome { target: string; counts: FuzzCounts; notes: string[] }
+/** The outcome of one target's run: its counters, the hypercall faults injected, and the lines that explain any non-zero count. */
+export interface FuzzOutcome { target: string; counts: FuzzCounts; faults: number; notes: string[] }
 
 /** One target of `xenwasm fuzz`. */
 export interface FuzzTarget {
@@ -74,6 +74,8 @@ export interface FuzzSystemSpec {
   fuzzer: string;
   /** Domains whose crash or refused grant accesses count (names; "dom0" for the backend). */
   victims: string[];
+  /** Domains that get the injected faults (default: the victims). */
+  faultDomains?: string[];
   /** Guests asked to power off (control/shutdown) once the fuzzer has reported. */
   stopAfterReport?: string[];
   /** Host-side work during the run (for example a hostile xenstored socket client); its counters are added. */
@@ -82,34 +84,53 @@ export interface FuzzSystemSpec {
   timeoutMs?: number;
 }
 
-const REPORT = /^fuzz-report steps=(\d+) injected=(\d+) detected=(\d+) wrong=(\d+) lost=(\d+) held=(\d+)$/;
+// Unanchored at the start: a fuzzer may leave a partial line of garbage before its report.
+const REPORT = /fuzz-report steps=(\d+) injected=(\d+) detected=(\d+) wrong=(\d+) lost=(\d+) held=(\d+)$/;
 
 /** Runs `spec`'s system and counts: the report lines, the victims' results, the harness's errors. */
 export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSystemSpec): Promise<FuzzOutcome> {
   const counts = zeroCounts();
   const notes: string[] = [];
-  const config: SystemConfig = { ...spec.config, runner: ctx.runner, seed: ctx.seed, faults: ctx.faults ?? spec.config.faults };
+  // Faults go into the victims (the reference drivers' error paths), not into the fuzzer.
+  const faults = ctx.faults ? { ...ctx.faults, domains: spec.faultDomains ?? spec.victims } : spec.config.faults;
+  const config: SystemConfig = { ...spec.config, runner: ctx.runner, seed: ctx.seed, faults };
+  // xenstored reports an exception of its own as an internal error (it answers the request and goes on).
+  config.onLog = (message) => {
+    spec.config.onLog?.(message);
+    if (/internal error/.test(message)) { counts.harnessExceptions++; notes.push(`harness: ${message}`); }
+  };
   let reported = false;
   let sys: XenSystem;
   const stopped = new Set<string>();
   config.onConsole = (line) => {
     spec.config.onConsole?.(line);
     if (line.text.startsWith("fuzz-bad: ")) notes.push(`${line.domain}: ${line.text}`);
-    if (line.domain === spec.fuzzer && line.text.startsWith("fuzz-report ")) {
+    if (line.domain === spec.fuzzer && REPORT.test(line.text)) {
       reported = true;
       // Stop the victims that idle until told (deferred: the console callback runs inside the run).
-      for (const g of spec.stopAfterReport ?? []) {
-        if (stopped.has(g)) continue;
-        stopped.add(g);
-        queueMicrotask(() => { try { sys.shutdown(g); } catch (e) { notes.push(`stopping ${g}: ${(e as Error).message}`); } });
-      }
+      setTimeout(stopVictims, 0);
     }
   };
   let result: SystemResult | undefined;
   const timeoutMs = spec.timeoutMs ?? 60_000 + 20 * ctx.steps;
   let timer: NodeJS.Timeout | undefined;
+  // A fuzzer that ended without a report (it crashed) leaves the victims running: stop them too.
+  const stopVictims = () => {
+    for (const g of spec.stopAfterReport ?? []) {
+      if (stopped.has(g)) continue;
+      stopped.add(g);
+      try { sys.shutdown(g); } catch (e) { notes.push(`stopping ${g}: ${(e as Error).message}`); }
+    }
+  };
+  let watcher: NodeJS.Timeout | undefined;
   try {
     sys = XenSystem.start(config);
+    void sys.ready().then(() => {
+      watcher = setInterval(() => {
+        const f = sys.stats().find((d) => d.name === spec.fuzzer || (spec.fuzzer === "dom0" && d.domid === 0));
+        if (f && f.reason !== "running") stopVictims();
+      }, 100);
+    }, () => {});
     const during = spec.during ? sys.ready().then(() => spec.during!(sys, ctx)) : Promise.resolve(undefined);
     const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the run did not end within ${timeoutMs} ms`)), timeoutMs); });
     result = await Promise.race([sys.done, timeout]);
@@ -123,6 +144,7 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
     notes.push(`harness: ${(e as Error).stack ?? e}`);
   } finally {
     if (timer) clearTimeout(timer);
+    if (watcher) clearInterval(watcher);
   }
   if (result) {
     if (result.error) { counts.harnessExceptions++; notes.push(`harness: the run stopped: ${result.error}`); }
@@ -147,5 +169,6 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
       notes.push(`the fuzzer ${spec.fuzzer} did not report (${f ? `${f.reason}${f.message ? `: ${f.message}` : ""}` : "no such domain"})`);
     }
   }
-  return { target: name, counts, notes };
+  const faultsInjected = result ? [...result.domains, ...(result.backend ? [result.backend] : [])].reduce((n, d) => n + d.faults, 0) : 0;
+  return { target: name, counts, faults: faultsInjected, notes };
 }

@@ -83,8 +83,11 @@ export interface SystemConfig {
   faults?: FaultOptions;
 }
 
-/** Which share (`percent`) of the fault-injectable hypercalls fail, and the `seed` that picks them. */
-export interface FaultOptions { seed: number; percent: number }
+/**
+ * Which share (`percent`, 0..100) of the fault-injectable hypercalls fail, the `seed` that picks
+ * them, and in which domains (names or domids, "dom0" for the backend; default: all).
+ */
+export interface FaultOptions { seed: number; percent: number; domains?: Array<string | number> }
 
 /** The event-channel ABI ("fifo" or "2l") and grant-table version (1 or 2) the domains are asked to use. */
 export interface AbiChoice { evtchn?: "fifo" | "2l"; gnttab?: 1 | 2 }
@@ -155,6 +158,20 @@ function checkDisk(d: DiskConfig): DiskSpec {
   return { kind: "file", path: d.path, readonly: ro };
 }
 
+/** Resolves `faults`' domain names to domids (guests are 1.. in `names`' order, the backend "dom0" is 0); throws ConfigError. */
+function faultDomains(faults: FaultOptions | undefined, names: string[]): { seed: number; percent: number; domids?: number[] } | undefined {
+  if (!faults) return undefined;
+  if (!(Number.isInteger(faults.percent) && faults.percent >= 0 && faults.percent <= 100)) throw new ConfigError(`fault percentage must be 0..100, not ${faults.percent}`);
+  const domids = faults.domains?.map((n) => {
+    if (typeof n === "number") return n;
+    if (n === "dom0") return 0;
+    const i = names.indexOf(n);
+    if (i < 0) throw new ConfigError(`fault injection: no domain named ${n}`);
+    return i + 1;
+  });
+  return { seed: faults.seed >>> 0, percent: faults.percent, domids };
+}
+
 /** The runner options of `config`; throws ConfigError. */
 function runOptions(config: SystemConfig, output: (line: ConsoleLine) => void, onStart: (run: RunContext) => void): RunOptions {
   if (config.guests.length === 0) throw new ConfigError("no guest given");
@@ -188,7 +205,7 @@ function runOptions(config: SystemConfig, output: (line: ConsoleLine) => void, o
     };
   }
   return {
-    guests, seed: config.seed ?? 1, spin: config.spin, maxVirtualNs: config.maxVirtualNs, backend,
+    guests, seed: config.seed ?? 1, spin: config.spin, maxVirtualNs: config.maxVirtualNs, backend, faults: faultDomains(config.faults, names),
     xenstoreSocket: config.xenstoreSocket, waitForXenstore: config.waitForXenstore,
     output: (line) => {
       const m = /^\[([^\]]*)\] ?(.*)$/s.exec(line);

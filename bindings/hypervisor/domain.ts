@@ -110,6 +110,10 @@ export const enum Ctl {
   CopyBytesHi = 149,
   /** Count of refused mapped-grant accesses (docs/ABI.md §4). */
   Violations = 150,
+  /** Fault injection (faults.ts): the share of calls that fail (0: off), the generator's state, the faults injected. */
+  FaultPercent = 151,
+  FaultRng = 152,
+  Faults = 153,
   Size = 160,
 }
 

@@ -5,6 +5,7 @@ import { k, layout } from "../abi/layout.js";
 import { Ctl, Domain, Ecs, MAX_EVTCHN_PORTS, PORT_WORDS, PortFifo, lock, lockPair, unlock, unlockPair } from "./domain.js";
 import { FIFO_PRIORITY_DEFAULT, expandArray, fifoDestroy, fifoIsBusy, initControl, setPriority } from "./evtchn_fifo.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
+import { injectFault } from "./faults.js";
 
 const E = { PERM: -k("XEN_EPERM"), ENOENT: -k("XEN_ENOENT"), ESRCH: -k("XEN_ESRCH"), INVAL: -k("XEN_EINVAL"), NOSPC: -k("XEN_ENOSPC"), EXIST: -k("XEN_EEXIST"), NOSYS: -k("XEN_ENOSYS"), BUSY: -k("XEN_EBUSY") };
 const DOMID_SELF = k("DOMID_SELF");
@@ -71,6 +72,7 @@ function newPort(caller: Domain, d: Domain, out: number, state: Ecs, a = 0, boun
  * XSA-317). Under FIFO a closed port whose word is still LINKED is busy and skipped, as in Xen.
  */
 function allocPort(d: Domain): number {
+  if (injectFault(d)) return E.NOSPC;
   const max = d.maxPorts(), fifo = d.fifoAbi;
   let busy = max; // the hint must not pass a busy port: it frees up without a close
   for (let p = Math.max(1, Atomics.load(d.ctl, Ctl.PortHint)); p < max; p++) {

@@ -23,6 +23,7 @@ import {
 } from "./domain.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
 import { copyMemory } from "./copy.js";
+import { injectFault } from "./faults.js";
 
 const GNTST = {
   okay: k("GNTST_okay"), general_error: k("GNTST_general_error"), bad_domain: k("GNTST_bad_domain"),
@@ -384,6 +385,8 @@ function mapGrantRef(hv: Hypervisor, d: Domain, a: number): void {
   const g = hv.lookup(d, domid);
   if (typeof g === "number" || g.isHost) return mapStatus(d, a, GNTST.bad_domain);
   const writable = !(flags & GNTMAP_readonly);
+  const fault = injectFault(d);
+  if (fault) return mapStatus(d, a, fault & 2 ? GNTST.no_space : GNTST.general_error);
   lockPair(g, d);
   try {
     const handle = takeHandle(d);
@@ -635,7 +638,8 @@ function copyOne(hv: Hypervisor, d: Domain, a: number): void {
   // The batch was checked whole (grantTableOp): the entry's fields are read without checks.
   const v = d.view, len = v.getUint16(a + COPY.len, true), flags = v.getUint16(a + COPY.flags, true);
   let st = GNTST.okay;
-  if (len !== 0) {
+  if (len !== 0 && injectFault(d)) st = GNTST.general_error;
+  else if (len !== 0) {
     try {
       st = claimSides(hv, d, a, flags);
       const srcOff = v.getUint16(a + COPY.source + PTR.offset, true), dstOff = v.getUint16(a + COPY.dest + PTR.offset, true);

@@ -3,6 +3,7 @@
 import { k } from "../abi/layout.js";
 import { Ctl, DomState, type Domain } from "../hypervisor/domain.js";
 import { closeAll } from "../hypervisor/evtchn.js";
+import { armFaults } from "../hypervisor/faults.js";
 import { unmapAll } from "../hypervisor/gnttab.js";
 import { DomainExit, type Hypervisor } from "../hypervisor/hypervisor.js";
 import { SHUTDOWN_NAMES } from "../hypervisor/sched.js";
@@ -42,6 +43,15 @@ export interface RunOptions {
    * `disks` are its host devices, attached to the first guest as xvda, xvdb, ...
    */
   backend?: BackendSpec;
+  /** Seeded fault injection (faults.ts) in the domains listed (every domain when `domids` is absent). */
+  faults?: { seed: number; percent: number; domids?: number[] };
+}
+
+/** Arms fault injection in `domains` as `opts.faults` asks (nothing when it does not). */
+export function armRunFaults(opts: RunOptions, domains: Domain[]): void {
+  const f = opts.faults;
+  if (!f || f.percent === 0) return;
+  for (const d of domains) if (!d.isHost && (!f.domids || f.domids.includes(d.domid))) armFaults(d, f.seed, f.percent);
 }
 
 /**
@@ -63,6 +73,8 @@ export interface DomainResult {
   domid: number; name: string; reason: string; message?: string; violations: number; hypercalls: number; events: number; grantOps: number;
   /** Bytes the domain's GNTTABOP_copy entries moved. */
   copyBytes: number;
+  /** Hypercall faults injected into the domain (fault injection, faults.ts). */
+  faults: number;
   /** The event-channel ABI the domain ended with: "fifo" after EVTCHNOP_init_control, else "2-level". */
   evtchnAbi: "fifo" | "2-level";
   /** The grant-table version the domain ended with (GNTTABOP_set_version). */
@@ -165,7 +177,7 @@ export function resultOf(d: Domain, message?: string): DomainResult {
   return {
     domid: d.domid, name: d.name, reason: SHUTDOWN_NAMES[d.ctl[Ctl.Reason]] ?? `reason ${d.ctl[Ctl.Reason]}`, message,
     violations: d.ctl[Ctl.Violations], hypercalls: d.ctl[Ctl.Hypercalls], events: d.ctl[Ctl.Events], grantOps: d.ctl[Ctl.GrantOps],
-    copyBytes: (d.ctl[Ctl.CopyBytesHi] >>> 0) * 2 ** 32 + (d.ctl[Ctl.CopyBytesLo] >>> 0),
+    copyBytes: (d.ctl[Ctl.CopyBytesHi] >>> 0) * 2 ** 32 + (d.ctl[Ctl.CopyBytesLo] >>> 0), faults: d.ctl[Ctl.Faults],
     evtchnAbi: d.ctl[Ctl.EvtchnFifo] ? "fifo" : "2-level", gnttabVersion: d.ctl[Ctl.GrantVersion],
   };
 }

@@ -13,7 +13,7 @@ import { PcapWriter } from "../devices/net.js";
 import { attachVifs } from "../toolstack/vifs.js";
 import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
 import { Xenstored } from "../xenstore/xenstored.js";
-import { ConsoleLines, enter, exitCodeOf, resultOf, rng, teardown, type DomainResult, type RunOptions, type RunResult } from "./common.js";
+import { ConsoleLines, armRunFaults, enter, exitCodeOf, resultOf, rng, teardown, type DomainResult, type RunOptions, type RunResult } from "./common.js";
 
 /** Virtual time one entry into a guest costs, so that time moves while domains run. */
 export const QUANTUM_NS = 1_000n;
@@ -78,6 +78,7 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
   })];
   if (be && be.disks.length) attachDisks(xsd, 1, be.disks);
   if (be?.vifs?.length) attachVifs(xsd, be.vifs);
+  armRunFaults(opts, hv.domains());
   /** Guests other than the backend domain: the run ends when they have all shut down. */
   const domUs = guests.filter((g) => g.dom.domid !== 0);
 

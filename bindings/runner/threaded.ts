@@ -13,7 +13,7 @@ import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
 import { sendVirq } from "../hypervisor/evtchn.js";
 import { UdpUplink, UplinkQueues, VIRQ_NET_UPLINK } from "../devices/uplink.js";
 import { Xenstored } from "../xenstore/xenstored.js";
-import { ConsoleLines, exitCodeOf, resultOf, type DomainResult, type RunOptions, type RunResult } from "./common.js";
+import { ConsoleLines, armRunFaults, exitCodeOf, resultOf, type DomainResult, type RunOptions, type RunResult } from "./common.js";
 import type { WorkerData, WorkerMessage } from "./worker.js";
 
 /** How often the console daemon drains rings when no console event woke it (ms). */
@@ -45,6 +45,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
   });
   if (be && be.disks.length) attachDisks(xsd, 1, be.disks);
   if (be?.vifs?.length) attachVifs(xsd, be.vifs);
+  armRunFaults(opts, hv.domains());
   /** Every domain with a vCPU: the backend domain first, then the guests. */
   const vcpus: Array<{ dom: Domain; module: WebAssembly.Module }> = [
     ...(be ? [{ dom: dom0, module: be.module }] : []),

@@ -50,6 +50,8 @@ export interface XsHooks {
   domainExists?(domid: number): boolean;
   /** Receives CONTROL "print" lines and internal errors; default: dropped. */
   log?(line: string): void;
+  /** Fault injection (bindings/hypervisor/faults.ts): true when domain `domid`'s commit should fail with EAGAIN. */
+  commitFault?(domid: number): boolean;
 }
 
 /** Per-domain limits (C xenstored's hard quotas); 0 disables a check. Privileged clients are exempt from all of them. */
@@ -781,6 +783,7 @@ export class XenStore {
       }
     }
     if (tx.conflict) fail(E.AGAIN);
+    if (ctx.c && this.hooks.commitFault?.(ctx.c.conn.domid)) fail(E.AGAIN, "injected fault");
     for (const [path, e] of tx.accessed) {
       const cur = this.nodes.get(path);
       if ((cur ? cur.gen : NO_GEN) !== e.base) fail(E.AGAIN, path);

@@ -1,6 +1,7 @@
 // xenstored as the harness runs it: the pure store (store.ts) plus its transports — each
 // guest's ring page (ring.ts) and the Unix socket (socket.ts) — serviced on the thread that
 // plays domain 0 when a guest kicks its store port.
+import { injectFault } from "../hypervisor/faults.js";
 import type { Server } from "node:net";
 import { k } from "../abi/layout.js";
 import { Ctl, PORT_WORDS, type Domain } from "../hypervisor/domain.js";
@@ -31,6 +32,10 @@ export class Xenstored {
     this.store = new XenStore({
       introduce: (domid) => this.hv.domain(domid) !== undefined,
       release: (domid) => this.detachDomain(domid),
+      commitFault: (domid) => {
+        const d = this.hv.domain(domid);
+        return d !== undefined && injectFault(d) !== 0;
+      },
     });
   }
 

@@ -33,7 +33,7 @@ import {
   GNTMAP_device_map, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay,
 } from "../../assembly/xen/grant_table";
 import {
-  XenbusStateInitWait, XenbusStateInitialised, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
+  XenbusStateInitialising, XenbusStateInitWait, XenbusStateInitialised, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
 } from "../../assembly/xen/io/xenbus";
 import { VDISK_READONLY, VDISK_REMOVABLE, VDISK_CDROM } from "../../assembly/xen/io/blkif";
 import { XEN_EINVAL } from "../../assembly/xen/errno";
@@ -82,7 +82,8 @@ class Queue {
 }
 
 /** Device life cycle on our side. */
-const S_PROBING = 0, S_WAITING = 1, S_INITWAIT = 2, S_CONNECTING = 3, S_CONNECTED = 4, S_CLOSED = 5;
+// S_CLOSED: our state is Closed (the frontend closed); S_FAILED: Closing after a fatal error.
+const S_PROBING = 0, S_WAITING = 1, S_INITWAIT = 2, S_CONNECTING = 3, S_CONNECTED = 4, S_CLOSED = 5, S_FAILED = 6;
 
 /** One virtual block device: a frontend's vbd and the host disk behind it. */
 export class BlkBackDev {
@@ -235,9 +236,16 @@ function onFrontState(state: i32, arg: usize): void {
       const names: Array<string> = [K_RING_PAGE_ORDER, K_NUM_QUEUES, K_PROTOCOL, K_PERSISTENT];
       if (readKeys(d.frontPath, names, onFrontKeys, <usize>d.id) < 0) fatal(d, -XEN_EINVAL, "reading the frontend's keys");
     }
+  } else if (state == XenbusStateInitialising) {
+    // A frontend that closed starts again (Linux's frontend_changed: "prepare for reconnect"):
+    // only once we are Closed too; the features we wrote at probe time still stand.
+    if (d.phase == S_CLOSED) {
+      d.phase = S_INITWAIT;
+      xenbusSwitchState(d.path, XenbusStateInitWait);
+    }
   } else if (state == XenbusStateClosing) {
     disconnect(d);
-    if (d.phase != S_CLOSED) xenbusSwitchState(d.path, XenbusStateClosing);
+    if (d.phase != S_CLOSED && d.phase != S_FAILED) xenbusSwitchState(d.path, XenbusStateClosing);
   } else if (state == XenbusStateClosed || state == XenbusStateUnknown) {
     disconnect(d);
     d.phase = S_CLOSED;
@@ -332,7 +340,7 @@ function disconnect(d: BlkBackDev): void {
  */
 function fatal(d: BlkBackDev, err: i32, message: string): void {
   disconnect(d);
-  d.phase = S_CLOSED;
+  d.phase = S_FAILED;
   xenbusDevFatal(d.path, err, message);
 }
 

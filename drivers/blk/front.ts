@@ -13,7 +13,8 @@
 // ever completes twice.
 //
 // Ownership: a BlkFront is created by blkfrontAttach and lives as long as the kernel keeps it; it
-// owns its ring pages, grants, ports, bounce pages (persistent grants) and request records. The
+// owns its ring pages, grants, ports, bounce pages (persistent grants) and request records, and
+// gives them back when it stops (grants the backend still maps: once it lets go). The
 // caller's buffers must stay untouched until their callback runs. Buffers are in our own memory,
 // 512-byte aligned; with persistent grants data is copied through granted bounce pages (as Linux
 // does), otherwise the buffer's pages are granted for the request's duration.
@@ -28,9 +29,9 @@ import {
 import { Keys, readKeys, writeKeys, parseU64, queueKey, ringRefKey, frontendStop } from "../common/xenbus";
 import { FrontRing } from "../../assembly/ring";
 import { SharedPage, gnttabGrantAccess, gnttabEndAccess } from "../../assembly/gnttab";
-import { frameAlloc, addrToGfn, PAGE_SIZE } from "../../assembly/frames";
-import { evtchnAllocUnbound, evtchnNotify } from "../../assembly/evtchn";
-import { xenbusSwitchState, xenbusWatchState } from "../../assembly/xenbus";
+import { frameAlloc, frameFree, addrToGfn, PAGE_SIZE } from "../../assembly/frames";
+import { evtchnAllocUnbound, evtchnClose, evtchnNotify } from "../../assembly/evtchn";
+import { xenbusSwitchState, xenbusWatchState, xenbusUnwatchState } from "../../assembly/xenbus";
 import { blkif_request, blkif_request_discard, blkif_request_indirect, blkif_response, VDISK_READONLY, BLKIF_DISCARD_SECURE } from "../../assembly/xen/io/blkif";
 import {
   XenbusStateInitWait, XenbusStateInitialised, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
@@ -121,6 +122,7 @@ class FQueue {
       unchecked(this.shadows[i] = new Shadow());
       this.free.push(<i32>ring.size - 1 - i);
     }
+    for (let i = 0; i < nrPages; i++) unchecked(this.refs[i] = -1);
   }
 }
 
@@ -173,8 +175,14 @@ export class BlkFront {
   events: u64 = 0;
   grantOps: u64 = 0;
   bytesCopied: u64 = 0;
-  /** Grants the backend did not give back (kept, never reused). */
+  /** Grants the backend still had mapped when we ended them (retried once the device stops). */
   leaked: u32 = 0;
+  /**
+   * After the device stopped: grants still to end (the backend had them mapped) and the frame to
+   * free once each is ended (0: the caller's buffer), retried at each backend state change.
+   */
+  deferredRefs: Array<u32> = new Array<u32>();
+  deferredFrames: Array<usize> = new Array<usize>();
 
   constructor(id: i32, vdev: u32, cfg: BlkfrontConfig, ready: BlkReadyFn | null, arg: usize) {
     this.id = id;
@@ -187,6 +195,10 @@ export class BlkFront {
 
   /** Whether the device is connected and working. */
   get connected(): bool { return this.phase == P_CONNECTED; }
+  /** Whether the device stopped for good (an error, or the backend closed it); attach again to reconnect. */
+  get dead(): bool { return this.phase == P_DEAD; }
+  /** Grants the stopped device still waits to end (0 once the backend let go of all of them). */
+  get grantsHeld(): i32 { return this.deferredRefs.length; }
   /** Whether the backend said the disk is read-only. */
   get readonly(): bool { return (this.info & VDISK_READONLY) != 0; }
 }
@@ -223,7 +235,7 @@ function onDeviceKeys(k: Keys, arg: usize): void {
 
 function onBackState(state: i32, arg: usize): void {
   const d = devs[<i32>arg];
-  if (d.phase == P_DEAD) return;
+  if (d.phase == P_DEAD) return endDeferred(d);
   if (state == XenbusStateInitWait && d.phase == P_INIT) {
     d.phase = P_INITIALISED; // from here on, one negotiation only
     const rc = readKeys(d.backendPath, [K_MAX_RING_PAGE_ORDER, K_MAX_QUEUES, K_PERSISTENT, K_MAX_INDIRECT], onBackFeatures, <usize>d.id);
@@ -231,6 +243,9 @@ function onBackState(state: i32, arg: usize): void {
   } else if (state == XenbusStateConnected && d.phase == P_INITIALISED && d.queues.length > 0) {
     const rc = readKeys(d.backendPath, [K_SECTORS, K_INFO, K_SECTOR_SIZE, K_PHYS_SECTOR_SIZE, K_FLUSH, K_BARRIER, K_DISCARD, K_DISCARD_GRAN, K_DISCARD_ALIGN, K_DISCARD_SECURE], onBackInfo, <usize>d.id);
     if (rc < 0) fail(d, rc, "reading the disk's properties");
+  } else if ((state == XenbusStateClosed || state == XenbusStateUnknown) && d.phase == P_INIT) {
+    // Attached again after a disconnect: the backend is still Closed and goes back to InitWait
+    // once it sees us Initialising (Linux's blkback); nothing is set up yet, nothing to close.
   } else if (state == XenbusStateClosing || state == XenbusStateClosed || state == XenbusStateUnknown) {
     // The backend (or the toolstack detaching the disk) ends the connection: fail what is
     // pending and close our end, so that the backend can reach Closed (Linux's blkfront_closing).
@@ -324,15 +339,17 @@ function fail(d: BlkFront, err: i32, message: string, fatal: bool = true): void 
   if (d.phase == P_DEAD) return;
   d.phase = P_DEAD;
   d.error = err;
-  frontendStop("blkfront", d.path, d.watch, err, message, fatal);
-  d.watch = 0;
-  // Requests in flight: complete each op once. Their grants stay with the backend (leaked).
+  // The watch on the backend's state stays while grants wait for the backend to unmap them.
+  frontendStop("blkfront", d.path, 0, err, message, fatal);
+  // Requests in flight: complete each op once; their grants are ended below.
   for (let q = 0; q < d.queues.length; q++) {
     const fq = d.queues[q];
     for (let i = 0; i < fq.shadows.length; i++) {
       const s = unchecked(fq.shadows[i]);
       if (!s.inUse) continue;
       s.inUse = false;
+      for (let j: u32 = 0; j < s.nsegs; j++) if (unchecked(s.bounce[j]) < 0) deferEnd(d, unchecked(s.grefs[j]), 0);
+      s.nsegs = 0;
       const op = s.op;
       s.op = null;
       if (op !== null) {
@@ -353,9 +370,63 @@ function fail(d: BlkFront, err: i32, message: string, fatal: bool = true): void 
     complete(d, op);
     op = next;
   }
+  teardown(d);
   const ready = d.ready;
   d.ready = null;
   if (ready !== null) ready(d, err, d.readyArg);
+}
+
+/**
+ * Frees what the stopped device `d` holds, as Linux's blkif_free: closes its ports and ends
+ * access to its rings, bounce pages and descriptor pages (freeing each frame once its grant is
+ * ended). A grant the backend still has mapped is retried at each backend state change
+ * (Linux's deferred gnttab_end_foreign_access); the watch goes once none is left.
+ */
+function teardown(d: BlkFront): void {
+  for (let q = 0; q < d.queues.length; q++) {
+    const fq = d.queues[q];
+    if (fq.port >= 0) evtchnClose(<u32>fq.port);
+    fq.port = -1;
+    for (let i = 0; i < fq.refs.length; i++) {
+      const ref = unchecked(fq.refs[i]);
+      if (ref >= 0) deferEnd(d, <u32>ref, fq.ring.pages[i].addr);
+      else frameFree(fq.ring.pages[i].addr);
+    }
+    for (let i = 0; i < fq.shadows.length; i++) {
+      const s = unchecked(fq.shadows[i]);
+      if (s.indirectRef >= 0) deferEnd(d, <u32>s.indirectRef, s.indirectPage);
+      else if (s.indirectPage != 0) frameFree(s.indirectPage);
+      s.indirectRef = -1;
+      s.indirectPage = 0;
+    }
+  }
+  d.queues = new Array<FQueue>();
+  for (let b = 0; b < d.bounceRef.length; b++) deferEnd(d, d.bounceRef[b], d.bounceAddr[b]);
+  d.bounceAddr = new Array<usize>();
+  d.bounceRef = new Array<u32>();
+  d.bounceFree = new Array<i32>();
+  endDeferred(d);
+}
+
+function deferEnd(d: BlkFront, ref: u32, frame: usize): void {
+  d.deferredRefs.push(ref);
+  d.deferredFrames.push(frame);
+}
+
+/** Ends every deferred grant the backend has let go of; drops the backend watch once none is left. */
+function endDeferred(d: BlkFront): void {
+  const refs = new Array<u32>(), frames = new Array<usize>();
+  for (let i = 0; i < d.deferredRefs.length; i++) {
+    const rc = gnttabEndAccess(d.deferredRefs[i]);
+    if (rc == 0) { if (d.deferredFrames[i] != 0) frameFree(d.deferredFrames[i]); }
+    else if (rc != -XEN_EINVAL) { refs.push(d.deferredRefs[i]); frames.push(d.deferredFrames[i]); }
+  }
+  d.deferredRefs = refs;
+  d.deferredFrames = frames;
+  if (refs.length == 0 && d.watch > 0) {
+    xenbusUnwatchState(d.watch);
+    d.watch = 0;
+  }
 }
 
 // ---- the kernel's API ------------------------------------------------------------------------
@@ -623,13 +694,13 @@ function release(d: BlkFront, s: Shadow, read: bool = false): void {
       d.bounceFree.push(b);
     } else {
       d.grantOps++;
-      if (gnttabEndAccess(unchecked(s.grefs[i])) < 0) d.leaked++;
+      if (gnttabEndAccess(unchecked(s.grefs[i])) < 0) { d.leaked++; deferEnd(d, unchecked(s.grefs[i]), 0); }
     }
   }
   s.nsegs = 0;
   if (s.indirectRef >= 0 && !d.persistent) {
     d.grantOps++;
-    if (gnttabEndAccess(<u32>s.indirectRef) < 0) { d.leaked++; s.indirectPage = 0; }
+    if (gnttabEndAccess(<u32>s.indirectRef) < 0) { d.leaked++; deferEnd(d, <u32>s.indirectRef, s.indirectPage); s.indirectPage = 0; }
     s.indirectRef = -1;
   }
 }

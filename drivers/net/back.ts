@@ -38,7 +38,7 @@ import { puts, printk, putu } from "../../assembly/console";
 import { now, timerSet, timerSetAt, NS_PER_US } from "../../assembly/time";
 import { GNTMAP_host_map, GNTST_okay } from "../../assembly/xen/grant_table";
 import {
-  XenbusStateInitWait, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
+  XenbusStateInitialising, XenbusStateInitWait, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
 } from "../../assembly/xen/io/xenbus";
 import { XEN_EINVAL, XEN_EOPNOTSUPP, XEN_ENOENT } from "../../assembly/xen/errno";
 
@@ -101,7 +101,16 @@ class VQueue {
   txStaged: u32 = 0;
   rxStage: usize = 0;
   rxStaged: u32 = 0;
+  /** The managed buffers behind txSlots, rxSlots, txStage and rxStage: collected with the queue at disconnect. */
+  buffers: Array<StaticArray<u8>> = new Array<StaticArray<u8>>();
   constructor(public vif: Vif, public index: u32) {}
+
+  /** A zeroed scratch buffer of `bytes` that lives as long as this queue; its address. */
+  scratch(bytes: usize): usize {
+    const b = new StaticArray<u8>(<i32>bytes);
+    this.buffers.push(b);
+    return changetype<usize>(b);
+  }
 }
 
 /** One vif: a frontend's network interface and its port on the switch. */
@@ -348,6 +357,15 @@ function onFrontState(state: i32, arg: usize): void {
       for (let i = 0; i < ctrlRingKeys.length; i++) names.push(ctrlRingKeys[i]);
       if (readKeys(v.frontPath, names, onFrontKeys, <usize>v.id) < 0) fatal(v, -XEN_EINVAL, "reading the frontend's keys");
     }
+  } else if (state == XenbusStateInitialising) {
+    // A frontend that closed starts again (Linux's frontend_changed: Initialising sets the
+    // backend back to InitWait, "prepare for reconnect"): the features written at probe time
+    // still stand, and the watch on the frontend never stopped.
+    if (v.phase == S_CLOSED || v.phase == S_INITWAIT) {
+      disconnect(v);
+      v.phase = S_INITWAIT;
+      xenbusSwitchState(v.path, XenbusStateInitWait);
+    }
   } else if (state == XenbusStateClosing) {
     disconnect(v);
     if (v.phase != S_CLOSED) xenbusSwitchState(v.path, XenbusStateClosing);
@@ -419,7 +437,7 @@ function onRingKeys(k: Keys, arg: usize): void {
     vq.tx = tx;
     vq.rx = rx;
     // Scratch and records sized to the rings, allocated once per connection.
-    vq.txSlots = heap.alloc(<usize>tx.size * TX_SLOT);
+    vq.txSlots = vq.scratch(<usize>tx.size * TX_SLOT);
     vq.pkts = new StaticArray<Pkt>(<i32>tx.size);
     vq.freePkt = null;
     for (let i = 0; i < <i32>tx.size; i++) {
@@ -431,9 +449,9 @@ function onRingKeys(k: Keys, arg: usize): void {
     }
     vq.rxIds = new StaticArray<u16>(<i32>rx.size);
     vq.rxGrefs = new StaticArray<u32>(<i32>rx.size);
-    vq.rxSlots = heap.alloc(<usize>rx.size * RX_SLOT);
-    vq.txStage = heap.alloc(<usize>tx.size * TX_SLOT);
-    vq.rxStage = heap.alloc(<usize>rx.size * RX_SLOT);
+    vq.rxSlots = vq.scratch(<usize>rx.size * RX_SLOT);
+    vq.txStage = vq.scratch(<usize>tx.size * TX_SLOT);
+    vq.rxStage = vq.scratch(<usize>rx.size * RX_SLOT);
     memory.fill(vq.txStage, 0, <usize>tx.size * TX_SLOT);
     vq.txStaged = 0;
     vq.rxStaged = 0;

@@ -47,7 +47,9 @@ export class CtrlRing {
   port: i32 = -1;
   algorithm: u32 = <u32>XEN_NETIF_CTRL_HASH_ALGORITHM_NONE;
   flags: u32 = 0;
-  key: usize = heap.alloc(MAX_HASH_KEY);
+  /** The Toeplitz key: a managed buffer (collected with the ring: a vif reconnects any number of times) and its address. */
+  keyBuf: StaticArray<u8> = new StaticArray<u8>(<i32>MAX_HASH_KEY);
+  key: usize = changetype<usize>(this.keyBuf);
   mappingSize: u32 = 0;
   mapping: StaticArray<u32> = new StaticArray<u32>(<i32>MAX_HASH_MAPPING);
   /** The number of queues of the vif (mapping entries must be below it). */

@@ -15,7 +15,10 @@
 //
 // Ownership: a NetFront is created by netfrontAttach and lives as long as the kernel keeps it; it
 // owns its ring pages, transmit and receive pages (each granted to the backend once, for the
-// device's life: the backend only copies them), ports, and its reassembly buffer. netfrontSend
+// connection's life: the backend only copies them), ports, and its reassembly buffer. Once the
+// device has stopped and the backend has let go (its state Closed, or InitWait again),
+// netfrontRelease ends those grants, closes the ports and frees the pages (Linux's
+// xennet_disconnect_backend); a kernel then attaches the vif again for a new connection. netfrontSend
 // copies the frame before it returns, so the caller's buffers are free again at once. The frame
 // a receive callback sees is valid only during the call.
 import {
@@ -31,12 +34,12 @@ import {
 import { Keys, readKeys, writeKeys, queueKey, frontendStop } from "../common/xenbus";
 import { macParse, macFormat } from "../../assembly/net/addr";
 import { FrontRing } from "../../assembly/ring";
-import { SharedPage, gnttabGrantAccess } from "../../assembly/gnttab";
-import { frameAlloc, addrToGfn, PAGE_SIZE } from "../../assembly/frames";
-import { evtchnAllocUnbound, evtchnNotify } from "../../assembly/evtchn";
-import { xenbusSwitchState, xenbusWatchState } from "../../assembly/xenbus";
+import { SharedPage, gnttabGrantAccess, gnttabEndAccess } from "../../assembly/gnttab";
+import { frameAlloc, frameFree, addrToGfn, PAGE_SIZE } from "../../assembly/frames";
+import { evtchnAllocUnbound, evtchnNotify, evtchnClose } from "../../assembly/evtchn";
+import { xenbusSwitchState, xenbusWatchState, xenbusUnwatchState } from "../../assembly/xenbus";
 import {
-  XenbusStateInitWait, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
+  XenbusStateInitialising, XenbusStateInitWait, XenbusStateConnected, XenbusStateClosing, XenbusStateClosed, XenbusStateUnknown,
 } from "../../assembly/xen/io/xenbus";
 import {
   netif_tx_response, xen_netif_ctrl_request, xen_netif_ctrl_response, xen_netif_toeplitz_hash,
@@ -183,6 +186,12 @@ export class NetFront {
   /** A page granted for control requests that pass a table or key by grant. */
   ctrlPage: usize = 0;
   ctrlPageRef: i32 = -1;
+  /** The control ring's page and its gref (-1: none). */
+  ctrlRingPage: usize = 0;
+  ctrlRingRef: i32 = -1;
+  /** Grants netfrontRelease could not end yet (the backend still had them mapped), with their pages. */
+  heldRefs: Array<i32> = new Array<i32>();
+  heldPages: Array<usize> = new Array<usize>();
   /** Once the backend accepted every step: receive steering by Toeplitz hash (flags, table size, table). */
   hashActive: bool = false;
   hashFlags: u32 = 0;
@@ -228,6 +237,10 @@ export function netfrontAttach(handle: u32, cfg: NetfrontConfig, ready: NetReady
   d.rx = rx;
   d.rxArg = arg;
   devs.push(d);
+  // A vif attached again after it closed starts over, as Linux's xenbus probe does: a backend
+  // that is Closed goes back to InitWait when it sees Initialising (netback's "prepare for
+  // reconnect"). Unchanged at first boot, where the toolstack wrote Initialising.
+  xenbusSwitchState(d.path, XenbusStateInitialising);
   const rc = readKeys(d.path, ["backend", "backend-id", K_MAC], onDeviceKeys, <usize>d.id);
   if (rc < 0) fail(d, rc, "reading the device directory");
   return d;
@@ -256,7 +269,13 @@ function onDeviceKeys(k: Keys, arg: usize): void {
 
 function onBackState(state: i32, arg: usize): void {
   const d = devs[<i32>arg];
-  if (d.phase == P_DEAD) return;
+  if (d.phase == P_DEAD) {
+    // A stopped device still follows its backend down: Closing is answered with Closed (Linux's
+    // netback_changed -> xenbus_frontend_closed), so that the backend reaches Closed, lets go of
+    // our pages, and can be met again by a new attach.
+    if (state == XenbusStateClosing) xenbusSwitchState(d.path, XenbusStateClosed);
+    return;
+  }
   if ((state == XenbusStateInitWait || state == XenbusStateConnected) && d.phase == P_INIT) {
     d.phase = P_CONNECTING; // from here on, one negotiation only
     const rc = readKeys(d.backendPath, [K_FEATURE_RX_COPY, K_FEATURE_SG, K_GSO_TCPV4, K_GSO_TCPV6, K_IPV6_CSUM_OFFLOAD,
@@ -305,14 +324,14 @@ function onBackFeatures(k: Keys, arg: usize): void {
     for (let i = 0; i < nq.txPage.length; i++) {
       const page = frameAlloc();
       const ref = gnttabGrantAccess(d.backendId, addrToGfn(page), true);
-      if (ref < 0) return fail(d, ref, "granting transmit buffers");
+      if (ref < 0) { frameFree(page); return fail(d, ref, "granting transmit buffers"); }
       unchecked(nq.txPage[i] = page);
       unchecked(nq.txGref[i] = <u32>ref);
     }
     for (let i = 0; i < nq.rxPage.length; i++) {
       const page = frameAlloc();
       const ref = gnttabGrantAccess(d.backendId, addrToGfn(page), false);
-      if (ref < 0) return fail(d, ref, "granting receive buffers");
+      if (ref < 0) { frameFree(page); return fail(d, ref, "granting receive buffers"); }
       unchecked(nq.rxPage[i] = page);
       unchecked(nq.rxGref[i] = <u32>ref);
     }
@@ -398,8 +417,8 @@ function fail(d: NetFront, err: i32, message: string, fatal: bool = true): void 
   if (d.phase == P_DEAD) return;
   d.phase = P_DEAD;
   d.error = err;
-  frontendStop("netfront", d.path, d.watch, err, message, fatal);
-  d.watch = 0;
+  // The watch on the backend's state stays until netfrontRelease (see onBackState).
+  frontendStop("netfront", d.path, 0, err, message, fatal);
   const ready = d.ready;
   d.ready = null;
   if (ready !== null) ready(d, err, d.readyArg);
@@ -408,6 +427,68 @@ function fail(d: NetFront, err: i32, message: string, fatal: bool = true): void 
     d.closed = null;
     if (closed !== null) closed(d, err, d.closedArg);
   }
+}
+
+/**
+ * Lets go of a stopped device `d` (Linux's xennet_disconnect_backend): drops the watch on the
+ * backend, closes its ports, ends every grant it made (rings, buffers, control pages) and frees
+ * the pages whose grant ended. Call it once the backend has unmapped our rings (its state Closed,
+ * or InitWait again); a grant the backend still maps stays, with its page, and a later call
+ * tries again. Returns the number of grants still held, or -XEN_EINVAL while the device works.
+ */
+export function netfrontRelease(d: NetFront): i32 {
+  if (d.phase != P_DEAD) return -XEN_EINVAL;
+  if (d.watch > 0) xenbusUnwatchState(d.watch);
+  d.watch = 0;
+  // Grants that could not end before, then everything the connection set up.
+  const refs = d.heldRefs, pages = d.heldPages;
+  d.heldRefs = new Array<i32>();
+  d.heldPages = new Array<usize>();
+  for (let i = 0; i < refs.length; i++) endGrant(d, refs[i], pages[i]);
+  for (let q = 0; q < d.queues.length; q++) {
+    const nq = d.queues[q];
+    if (nq.txPort >= 0) evtchnClose(<u32>nq.txPort);
+    if (nq.rxPort >= 0 && nq.rxPort != nq.txPort) evtchnClose(<u32>nq.rxPort);
+    nq.txPort = -1;
+    nq.rxPort = -1;
+    endGrant(d, nq.txRef, nq.tx.pages[0].addr);
+    endGrant(d, nq.rxRef, nq.rx.pages[0].addr);
+    nq.txRef = -1;
+    nq.rxRef = -1;
+    for (let i = 0; i < nq.txPage.length; i++) {
+      const page = unchecked(nq.txPage[i]);
+      if (page != 0) endGrant(d, <i32>unchecked(nq.txGref[i]), page);
+      unchecked(nq.txPage[i] = 0);
+    }
+    for (let i = 0; i < nq.rxPage.length; i++) {
+      const page = unchecked(nq.rxPage[i]);
+      if (page != 0) endGrant(d, <i32>unchecked(nq.rxGref[i]), page);
+      unchecked(nq.rxPage[i] = 0);
+    }
+  }
+  d.queues = new Array<NQueue>();
+  if (d.ctrlPort >= 0) evtchnClose(<u32>d.ctrlPort);
+  d.ctrlPort = -1;
+  if (d.ctrlRingPage != 0) endGrant(d, d.ctrlRingRef, d.ctrlRingPage);
+  if (d.ctrlPage != 0) endGrant(d, d.ctrlPageRef, d.ctrlPage);
+  d.ctrlRingPage = 0;
+  d.ctrlRingRef = -1;
+  d.ctrlPage = 0;
+  d.ctrlPageRef = -1;
+  d.ctrl = null;
+  if (d.assembly != 0) heap.free(d.assembly);
+  d.assembly = 0;
+  return d.heldRefs.length;
+}
+
+/** Ends the grant `ref` of `page` (-1: never granted) and frees the page, or keeps both in d.held* while the backend maps it. */
+function endGrant(d: NetFront, ref: i32, page: usize): void {
+  if (ref >= 0 && gnttabEndAccess(<u32>ref) != 0) {
+    d.heldRefs.push(ref);
+    d.heldPages.push(page);
+    return;
+  }
+  frameFree(page);
 }
 
 /** Calls `fn(dev, error, arg)` once if the connected device stops (the backend closed it: -XEN_EIO, or an error). */
@@ -671,8 +752,10 @@ function ctrlSetup(d: NetFront): i32 {
   unchecked(pages[0] = SharedPage.local(frameAlloc()));
   const ring = new FrontRing(pages, CTRL_SLOT);
   if (ring.init(0) < 0) return -XEN_EINVAL;
-  const ref = gnttabGrantAccess(d.backendId, addrToGfn(unchecked(pages[0]).addr), false);
+  d.ctrlRingPage = unchecked(pages[0]).addr;
+  const ref = gnttabGrantAccess(d.backendId, addrToGfn(d.ctrlRingPage), false);
   if (ref < 0) return ref;
+  d.ctrlRingRef = ref;
   d.ctrlPage = frameAlloc();
   d.ctrlPageRef = gnttabGrantAccess(d.backendId, addrToGfn(d.ctrlPage), true);
   if (d.ctrlPageRef < 0) return d.ctrlPageRef;

@@ -9,7 +9,7 @@ import { NetStack, NET_TX_CSUM_BLANK, NET_RX_CSUM_BLANK, NET_RX_DATA_VALIDATED }
 import { multicastMac } from "../../assembly/net/addr";
 import { INADDR_ALLHOSTS_GROUP } from "../../assembly/net/wire";
 import {
-  NetFront, NetfrontConfig, netfrontAttach, netfrontSend, netfrontMulticast, netfrontOnClosed, FRAME_CSUM_BLANK,
+  NetFront, NetfrontConfig, netfrontAttach, netfrontSend, netfrontMulticast, netfrontOnClosed, netfrontRelease, FRAME_CSUM_BLANK,
 } from "./front";
 import { xenbusWatchState, xenbusUnwatchState } from "../../assembly/xenbus";
 import { XenbusStateInitWait } from "../../assembly/xen/io/xenbus";
@@ -69,6 +69,9 @@ function onBackendAgain(state: i32, arg: usize): void {
   if (state != XenbusStateInitWait || l.watch <= 0) return;
   xenbusUnwatchState(l.watch);
   l.watch = 0;
+  // The backend let go of the old device's pages: end its grants before the new one makes its own.
+  const old = l.dev;
+  if (old !== null) netfrontRelease(old);
   attach(l, <i32>arg);
 }
 

@@ -81,7 +81,10 @@ export class Pkt {
   ids: StaticArray<u16> = new StaticArray<u16>(<i32>(FATAL_TX_SLOTS + MAX_EXTRAS));
   isExtra: StaticArray<bool> = new StaticArray<bool>(<i32>(FATAL_TX_SLOTS + MAX_EXTRAS));
   /** The first `peeked` bytes of the frame, in dom0's memory. */
-  hdr: usize = heap.alloc(PEEK);
+  hdr: usize = 0;
+  /** The buffer behind `hdr`: managed, so it goes with the Pkt (netback makes new ones at every connection). */
+  hdrBuf: StaticArray<u8> = new StaticArray<u8>(<i32>PEEK);
+  constructor() { this.hdr = changetype<usize>(this.hdrBuf); }
   peeked: u32 = 0;
   /** Destinations that still hold the frame, the response status, and when it entered a pending list. */
   refs: i32 = 0;
@@ -690,6 +693,9 @@ export function setFlushHook(fn: () => void): void {
 
 // ---- forwarding ------------------------------------------------------------------------------
 
+/** Where the one-byte copies that check a frame's later grants (peekHeaders) go. */
+const VALIDATE = memory.data(8, 8);
+
 /** Where each frame's peek copies start in a peekHeaders batch. */
 const PEEK_FIRST = new StaticArray<i32>(1024);
 
@@ -705,8 +711,18 @@ export function peekHeaders(pkts: Array<Pkt>): void {
     let end = start;
     while (end < pkts.length && end - start < PEEK_FIRST.length && ncopies + 4 <= BATCH) {
       const p = pkts[end];
+      if (end > start && ncopies + 4 + <i32>p.nslots > BATCH) break;
       unchecked(PEEK_FIRST[end - start] = ncopies);
       addFrameCopies(p, 0, min(p.len, PEEK), 0, null, p.hdr);
+      // Every later slot's grant is checked now too (one byte of it), as Linux's netback maps or
+      // copies every slot before it answers: a frame that reaches no receiver (or only full
+      // ones) is never read again, and must not be answered NETIF_RSP_OKAY with a bad grant.
+      if (p.local == 0) {
+        for (let s: u32 = 1; s < p.nslots; s++) {
+          const off = <u32>unchecked(p.offsets[s]) + <u32>unchecked(p.sizes[s]);
+          addCopy(p.src!.domid, unchecked(p.grefs[s]), off > 0 ? off - 1 : 0, 0, 0, 0, 0, VALIDATE, 1);
+        }
+      }
       end++;
     }
     if (ncopies > 0) {

@@ -1,0 +1,6 @@
+// The targets of `xenwasm fuzz`, in the order `--target all` runs them.
+import type { FuzzTarget } from "./target.js";
+import { hypercallTarget } from "./hypercall.js";
+
+/** Every target, by the name --target takes. */
+export const TARGETS: FuzzTarget[] = [hypercallTarget];

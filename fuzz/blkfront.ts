@@ -94,6 +94,7 @@ function onAdvertised(status: i32, arg: usize): void {
 }
 
 function onFrontState(state: i32, arg: usize): void {
+  printk("DBG back sees front " + state.toString() + " phase " + phase.toString());
   progress++;
   if ((state == XenbusStateInitialised || state == XenbusStateConnected) && phase == PH_INITWAIT) {
     phase = PH_CONNECTING;
@@ -114,15 +115,15 @@ function onRingKeys(k: Keys, arg: usize): void {
   if (phase != PH_CONNECTING) return;
   const ref = k.u32("ring-ref", 0xffffffff), ev = k.u32("event-channel", 0xffffffff);
   if (ref < 0 || ref == 0xffffffff || ev < 0 || ev == 0xffffffff || k.u32("ring-page-order", 0) != 0 || k.u32("multi-queue-num-queues", 1) != 1) {
-    panic("the victim asked for a ring this backend does not serve");
+    return giveUp("the victim asked for a ring this backend does not serve");
   }
   ringRef = <u32>ref;
   persistent = k.u32("feature-persistent", 0) == 1;
-  if (gnttabMap(page, FRONT_ID, ringRef, GNTMAP_host_map) != GNTST_okay) panic("cannot map the victim's ring");
+  if (gnttabMap(page, FRONT_ID, ringRef, GNTMAP_host_map) != GNTST_okay) return giveUp("cannot map the victim's ring");
   reqCons = 0;
   rspProd = 0;
   port = evtchnBindInterdomain(FRONT_ID, <u32>ev, onEvent, 0);
-  if (port < 0) panic("cannot bind the victim's port");
+  if (port < 0) return giveUp("cannot bind the victim's port");
   phase = PH_CONNECTED;
   connects++;
   injectedHere = false;
@@ -132,6 +133,17 @@ function onRingKeys(k: Keys, arg: usize): void {
   DELAYED_OPS.length = 0;
   DELAYED_STATUS.length = 0;
   xenbusSwitchState(BACK, XenbusStateConnected);
+}
+
+/**
+ * The connection cannot be set up or kept (the victim's keys are stale, it ended its grants, or
+ * an injected fault): let go of everything and go Closing, as Linux's xenbus_dev_fatal.
+ */
+function giveUp(why: string): void {
+  printk("blkfront fuzzer: " + why);
+  teardown();
+  phase = PH_DOWN;
+  xenbusSwitchState(BACK, XenbusStateClosing);
 }
 
 /** Unmaps the ring and closes the port (before any state that lets the frontend end its grants). */
@@ -317,7 +329,7 @@ function grants(id: u64, op: u8): void {
   answer(id, op, perform());
   pushResponses();
   gnttabUnmap(page);
-  if (gnttabMap(page, FRONT_ID, ringRef, GNTMAP_host_map) != GNTST_okay) panic("cannot map the victim's ring again");
+  if (gnttabMap(page, FRONT_ID, ringRef, GNTMAP_host_map) != GNTST_okay) giveUp("cannot map the victim's ring again (it ended its grant)");
 }
 
 

@@ -11,17 +11,18 @@
 //           last one's (a frame handed twice).
 //
 // Either way: a frame handed to us must be 14..65535 bytes and, unless it was reassembled, lie
-// inside one page; transmit completions must never exceed the frames sent on that connection
-// (a completion delivered twice) -> fuzzWrong. After each disconnect, once the backend has let go
-// (Closed), netfrontRelease must end every grant of the old connection and our
-// grant refs in use must be what they were before it attached -> else fuzzHeld. On
-// control/shutdown it prints its counts and fuzzReport() and powers off.
+// inside one page; transmit completions must never exceed the frames sent on that connection, and
+// with one queue the free transmit ids plus the frames in flight must stay what they were at
+// connection time (a completion delivered twice, an id freed twice) -> fuzzWrong. After each
+// disconnect, once the backend has let go (Closed), netfrontRelease must end every grant of the
+// old connection and our grant refs in use must be what they were before it attached -> else
+// fuzzHeld. On control/shutdown it prints its counts and fuzzReport() and powers off.
 import {
   boot, evtchnUpcall, printk, puts, putu, panic, xsInit, cmdlineGetU32, timerSet, now, NS_PER_MS,
   xenbusWatchShutdown, xenbusWatchState, xenbusUnwatchState, gnttabRefsInUse,
 } from "../assembly/index";
 import {
-  NetFront, NetfrontConfig, netfrontAttach, netfrontSend, netfrontOnTxDone, netfrontOnClosed, netfrontRelease,
+  NetFront, NetfrontConfig, netfrontAttach, netfrontSend, netfrontOnTxDone, netfrontOnClosed, netfrontRelease, netfrontTxRoom,
 } from "../drivers/net/front";
 import { MAC_BROADCAST, macLoad } from "../assembly/net/wire";
 import { XenbusStateClosed, XenbusStateUnknown } from "../assembly/xen/io/xenbus";
@@ -41,6 +42,8 @@ let baseline: u32 = 0;
 /** Frames sent and completions seen on the current connection. */
 let sentConn: u32 = 0;
 let doneConn: u32 = 0;
+/** Free transmit ids once connected (nothing in flight): with one queue, free ids + frames in flight must stay this. */
+let roomAtConnect: u32 = 0;
 let nextTag: u32 = 1;
 let lastTag: u32 = 0;
 let lastRxAt: u64 = 0;
@@ -76,6 +79,7 @@ function onReady(d: NetFront, status: i32, arg: usize): void {
   if (d !== dev) return;
   if (status < 0) { stopped(d, status); return; }
   connected = true;
+  roomAtConnect = netfrontTxRoom(d);
   lastRxAt = now();
   stalled = false;
 }
@@ -128,6 +132,7 @@ function tick(arg: usize): void {
     sentConn++;
     sent++;
   }
+  checkIds(d);
   if (peerDom != 0 && !stalled && !fuzzFaults() && now() - lastRxAt > STALL_NS) {
     stalled = true;
     fuzzWrong("no frame from the peer for " + ((now() - lastRxAt) / NS_PER_MS).toString() + " ms");
@@ -138,6 +143,14 @@ function onTxDone(d: NetFront, done: u32, errors: u32, arg: usize): void {
   if (d !== dev) { fuzzWrong("a completion for a device that was replaced"); return; }
   doneConn += done;
   if (doneConn > sentConn) fuzzWrong("transmit completions (" + doneConn.toString() + ") exceed the frames sent (" + sentConn.toString() + ")");
+  else checkIds(d);
+}
+
+/** With one queue every frame we send takes one transmit id until its completion: the free ids must add up. */
+function checkIds(d: NetFront): void {
+  if (d.nrQueues != 1 || !d.connected) return;
+  const room = netfrontTxRoom(d), inFlight = sentConn - doneConn;
+  if (room + inFlight != roomAtConnect) fuzzWrong(room.toString() + " free transmit ids with " + inFlight.toString() + " frames in flight, " + roomAtConnect.toString() + " at the start (an id freed twice or never)");
 }
 
 function onRx(d: NetFront, q: u32, frame: usize, len: u32, offload: u32, gsoType: u32, gsoSize: u32, arg: usize): void {

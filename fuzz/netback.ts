@@ -56,7 +56,7 @@ const DEV = "device/vif/0";
 const NEVER_GRANTED: u32 = 0xfff0;
 /** Data pages for transmit frames (granted read-only), and the steps taken per millisecond tick. */
 const NDATA = 24;
-const PER_TICK: u32 = 4;
+const PER_TICK: u32 = 6;
 /** How long netback has to refuse a fatal frame or to come back to InitWait. */
 const VERDICT_NS: u64 = 2000 * NS_PER_MS;
 
@@ -137,7 +137,7 @@ function onDevice(k: Keys, arg: usize): void {
 
 function onBackState(state: i32, arg: usize): void {
   if (phase == P_DONE) return;
-  if (state == XenbusStateInitWait && (phase == P_WAIT || phase == P_REOPEN)) { setup(); return; }
+  if (state == XenbusStateInitWait && (phase == P_WAIT || phase == P_REOPEN)) { reopenAt = 0; setup(); return; }
   if (state == XenbusStateConnected && phase == P_NEGOTIATING) { phase = P_CONNECTED; suspect = false; epochs++; return; }
   if (state == XenbusStateClosing && (phase == P_CONNECTED || phase == P_NEGOTIATING)) {
     // netback disconnected us: for what we sent (detected), or for nothing (wrong).
@@ -335,6 +335,8 @@ function tick(arg: usize): void {
   if (phase == P_REOPEN && reopenAt != 0 && t - reopenAt > VERDICT_NS) {
     reopenAt = 0;
     fuzzWrong("netback did not come back to InitWait after the frontend went Initialising from Closed");
+    finish(); // nothing more can be done with this vif
+    return;
   }
   if (finishing) {
     if (t - finishAt > 5 * VERDICT_NS) { puts("netback fuzzer: "); printk("netback never reached Closed at the end"); finish(); }
@@ -480,7 +482,8 @@ function badIds(): void {
 
 /** op: a malformed frame, refused (NETIF_RSP_ERROR) or fatal (a disconnect). */
 function malformed(): void {
-  const kind = fuzzBelow(12);
+  // Refused frames mostly: each fatal one costs a reconnection.
+  const kind = fuzzChance(70) ? fuzzBelow(3) : 3 + fuzzBelow(9);
   if (!room(22)) return;
   current = "malformed frame " + kind.toString();
   fuzzInjected();

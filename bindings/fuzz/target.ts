@@ -4,7 +4,7 @@
 // (hypercall.ts, console.ts, xenstore.ts, blk.ts, net.ts) only says which system to run and who
 // the victims are.
 import { join } from "node:path";
-import { XenSystem, type FaultOptions, type SystemConfig, type SystemResult } from "../host/system.js";
+import { XenSystem, type ConsoleLine, type FaultOptions, type SystemConfig, type SystemResult } from "../host/system.js";
 import type { DomainResult } from "../runner/common.js";
 
 /** The counters of one target's run; all but steps, injected and detected must be 0. */
@@ -80,6 +80,8 @@ export interface FuzzSystemSpec {
   stopAfterReport?: string[];
   /** Host-side work during the run (for example a hostile xenstored socket client); its counters are added. */
   during?: (sys: XenSystem, ctx: FuzzContext) => Promise<Partial<FuzzCounts> & { notes?: string[] }>;
+  /** Checks of the finished run, given every console line of the victims; its counters are added. */
+  check?: (result: SystemResult, victimLines: ConsoleLine[]) => Partial<FuzzCounts> & { notes?: string[] };
   /** Wall-clock bound of the whole run in ms (default: 60 s plus 20 ms per step). */
   timeoutMs?: number;
 }
@@ -102,9 +104,13 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
   let reported = false;
   let sys: XenSystem;
   const stopped = new Set<string>();
+  const victimLines: ConsoleLine[] = [];
+  const reports: string[] = [];
   config.onConsole = (line) => {
     spec.config.onConsole?.(line);
+    if (spec.victims.includes(line.domain)) victimLines.push(line);
     if (line.text.startsWith("fuzz-bad: ")) notes.push(`${line.domain}: ${line.text}`);
+    if (REPORT.test(line.text)) reports.push(line.text);
     if (line.domain === spec.fuzzer && REPORT.test(line.text)) {
       reported = true;
       // Stop the victims that idle until told (deferred: the console callback runs inside the run).
@@ -112,6 +118,11 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
     }
   };
   let result: SystemResult | undefined;
+  const add = (extra: (Partial<FuzzCounts> & { notes?: string[] }) | undefined) => {
+    if (!extra) return;
+    for (const [k, v] of Object.entries(extra)) if (k !== "notes" && typeof v === "number") (counts as unknown as Record<string, number>)[k] += v;
+    notes.push(...(extra.notes ?? []));
+  };
   const timeoutMs = spec.timeoutMs ?? 60_000 + 20 * ctx.steps;
   let timer: NodeJS.Timeout | undefined;
   // A fuzzer that ended without a report (it crashed) leaves the victims running: stop them too.
@@ -134,11 +145,8 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
     const during = spec.during ? sys.ready().then(() => spec.during!(sys, ctx)) : Promise.resolve(undefined);
     const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the run did not end within ${timeoutMs} ms`)), timeoutMs); });
     result = await Promise.race([sys.done, timeout]);
-    const extra = await Promise.race([during, timeout]);
-    if (extra) {
-      for (const [k, v] of Object.entries(extra)) if (k !== "notes" && typeof v === "number") (counts as unknown as Record<string, number>)[k] += v;
-      notes.push(...(extra.notes ?? []));
-    }
+    add(await Promise.race([during, timeout]));
+    if (spec.check) add(spec.check(result, victimLines));
   } catch (e) {
     counts.harnessExceptions++;
     notes.push(`harness: ${(e as Error).stack ?? e}`);
@@ -156,8 +164,8 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
       if (d.reason === "crash") { counts.victimTraps++; notes.push(`victim ${v} crashed: ${d.message ?? ""}`); }
       if (d.violations) { counts.outsideGrants += d.violations; notes.push(`victim ${v}: ${d.violations} refused grant accesses`); }
     }
-    for (const line of result.console) {
-      const m = REPORT.exec(line.text);
+    for (const text of reports) {
+      const m = REPORT.exec(text);
       if (!m) continue;
       const [steps, injected, detected, wrong, lost, held] = m.slice(1).map(Number);
       counts.steps += steps; counts.injected += injected; counts.detected += detected;

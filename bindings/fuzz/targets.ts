@@ -1,6 +1,7 @@
 // The targets of `xenwasm fuzz`, in the order `--target all` runs them.
 import type { FuzzTarget } from "./target.js";
 import { hypercallTarget } from "./hypercall.js";
+import { consoleTarget } from "./console.js";
 
 /** Every target, by the name --target takes. */
-export const TARGETS: FuzzTarget[] = [hypercallTarget];
+export const TARGETS: FuzzTarget[] = [hypercallTarget, consoleTarget];

@@ -120,7 +120,7 @@ export interface SystemResult {
   /** Deterministic runner: the event order (time, what). */
   trace: string[];
   uplink?: UplinkStats;
-  /** Every console line, in order. */
+  /** The console lines in order (the last MAX_KEPT_CONSOLE_LINES; onConsole sees every one). */
   console: ConsoleLine[];
 }
 
@@ -232,6 +232,9 @@ export interface HostXenstore {
 
 let nextConn = 1_000_000;
 
+/** The console lines a XenSystem keeps (the most recent); older ones were already given to onConsole. */
+export const MAX_KEPT_CONSOLE_LINES = 100_000;
+
 /**
  * A running system: started by XenSystem.start, it runs until every guest has shut down (or
  * the run is stopped); meanwhile its consoles, xenstore and counters can be read.
@@ -240,6 +243,8 @@ export class XenSystem {
   /** Settles when the run ends: how each domain ended (rejects with ConfigError for a bad config, or a harness error). */
   readonly done: Promise<SystemResult>;
   private readonly lines: ConsoleLine[] = [];
+  /** Lines dropped from the front of `lines` (beyond MAX_KEPT_CONSOLE_LINES). */
+  private dropped = 0;
   private readonly waiters = new Set<() => void>();
   private run: RunContext | undefined;
   private readonly started: Promise<RunContext>;
@@ -250,6 +255,13 @@ export class XenSystem {
     this.started.catch(() => {});
     const output = (line: ConsoleLine) => {
       this.lines.push(line);
+      // Like Xen's console ring, keep the most recent lines only: a guest that prints for ever
+      // must not grow the harness without bound (every line still reaches onConsole).
+      if (this.lines.length >= MAX_KEPT_CONSOLE_LINES + (MAX_KEPT_CONSOLE_LINES >> 2)) {
+        const n = this.lines.length - MAX_KEPT_CONSOLE_LINES;
+        this.lines.splice(0, n);
+        this.dropped += n;
+      }
       config.onConsole?.(line);
       for (const w of [...this.waiters]) w();
     };
@@ -272,7 +284,7 @@ export class XenSystem {
     await this.started;
   }
 
-  /** Every console line so far. */
+  /** The console lines so far (the last MAX_KEPT_CONSOLE_LINES of them). */
   get console(): readonly ConsoleLine[] { return this.lines; }
 
   /** Resolves with the first console line (so far or to come) that matches; rejects after `timeoutMs` or when the run ends first. */
@@ -281,7 +293,11 @@ export class XenSystem {
     return new Promise((resolve, reject) => {
       let i = 0;
       const check = () => {
-        for (; i < this.lines.length; i++) if (test(this.lines[i])) { finish(); resolve(this.lines[i]); return; }
+        // `i` counts every line ever printed: lines dropped meanwhile are skipped.
+        for (i = Math.max(i, this.dropped); i - this.dropped < this.lines.length; i++) {
+          const l = this.lines[i - this.dropped];
+          if (test(l)) { finish(); resolve(l); return; }
+        }
       };
       const timer = setTimeout(() => { finish(); reject(new Error(`no console line matched ${match} within ${timeoutMs} ms`)); }, timeoutMs);
       const finish = () => { clearTimeout(timer); this.waiters.delete(check); };

@@ -109,20 +109,29 @@ export function rng(seed: number): () => number {
   };
 }
 
+/** The longest console line the harness assembles (characters); a longer one is emitted in pieces. */
+export const MAX_CONSOLE_LINE = 4096;
+
 /** Assembles console bytes into lines per domain and hands them on with the domain's name. */
 export class ConsoleLines {
   private readonly partial = new Map<number, string>();
   private readonly decoder = new Map<number, TextDecoder>();
   constructor(private readonly emit: (line: string) => void) {}
 
-  /** Adds bytes written by `d`. */
+  /**
+   * Adds bytes written by `d`. A line longer than MAX_CONSOLE_LINE characters is emitted in
+   * pieces of that length: a guest that never writes a newline costs the harness a bounded
+   * buffer and linear time, not a string that grows (and is re-split) for ever.
+   */
   write(domid: number, name: string, bytes: Uint8Array): void {
     let dec = this.decoder.get(domid);
     if (!dec) this.decoder.set(domid, (dec = new TextDecoder()));
     const text = (this.partial.get(domid) ?? "") + dec.decode(bytes, { stream: true });
     const lines = text.split("\n");
-    this.partial.set(domid, lines.pop()!);
+    let rest = lines.pop()!;
     for (const l of lines) this.emit(`[${name}] ${l.replace(/\r$/, "")}`);
+    for (; rest.length >= MAX_CONSOLE_LINE; rest = rest.slice(MAX_CONSOLE_LINE)) this.emit(`[${name}] ${rest.slice(0, MAX_CONSOLE_LINE)}`);
+    this.partial.set(domid, rest);
   }
 
   /** Emits a domain's unfinished last line. */

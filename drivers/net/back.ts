@@ -410,7 +410,10 @@ function onFrontKeys(k: Keys, arg: usize): void {
   if (c.ctrlRing) {
     const ctrl = new CtrlRing(v.domid);
     const rc = ctrl.connect(k, nq, onCtrlEvent, <usize>v.id);
-    if (rc < 0) return fatal(v, rc, "cannot take up the control ring");
+    if (rc < 0) {
+      // It may have mapped the ring before failing (a refused port): let go of it too.
+      return fatal(v, rc, "cannot take up the control ring");
+    }
     v.ctrl = rc > 0 ? ctrl : null;
   }
   if (readKeys(v.frontPath, names, onRingKeys, <usize>v.id) < 0) fatal(v, -XEN_EINVAL, "reading the ring keys");

@@ -184,7 +184,7 @@ function onLinkBackState(state: i32, arg: usize): void {
 function reattach(arg: usize): void {
   const l = links[<i32>arg];
   const d = l.dev!;
-  if ((l.backState != XenbusStateClosed && l.backState != XenbusStateUnknown) || d.connected) {
+  if (l.backState != XenbusStateClosed && l.backState != XenbusStateUnknown) {
     l.reattachPending = false; // the backend moved on meanwhile
     return;
   }

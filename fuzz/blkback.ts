@@ -599,7 +599,16 @@ function done(): void {
 function watchdog(arg: usize): void {
   if (finished) return;
   timerSet(WATCHDOG_NS, watchdog, 0);
-  if (progress != lastProgress || (phase == PH_CONNECTED && !awaitingClose && flightId.length == 0) || phase == PH_DONE) {
+  if (phase == PH_DONE) {
+    // Verifying xvdb: it must keep connecting (injected faults may keep it down: then say so).
+    const p = verified + xvdb!.connects;
+    if (p != lastProgress || xbBusy) { lastProgress = p; stuck = 0; return; }
+    if (++stuck < STUCK_TICKS) return;
+    if (fuzzFaults()) printk("blkback fuzzer: xvdb stays disconnected under injected faults; " + (NBLOCKS - <u32>verifyAt).toString() + " blocks left unverified");
+    else fuzzWrong("xvdb does not reconnect: " + (NBLOCKS - <u32>verifyAt).toString() + " blocks left unverified");
+    return done();
+  }
+  if (progress != lastProgress || (phase == PH_CONNECTED && !awaitingClose && flightId.length == 0)) {
     lastProgress = progress;
     stuck = 0;
     return;
@@ -607,6 +616,7 @@ function watchdog(arg: usize): void {
   if (++stuck < STUCK_TICKS) return;
   fuzzWrong("blkback is stuck (phase " + phase.toString() + ", " + flightId.length.toString() + " requests unanswered" + (awaitingClose ? ", a disconnect awaited" : "") + ")");
   phase = PH_DONE;
+  lastProgress = 0xffffffff;
   verifyAll();
 }
 

@@ -114,7 +114,7 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
     if (line.domain === spec.fuzzer && REPORT.test(line.text)) {
       reported = true;
       // Stop the victims that idle until told (deferred: the console callback runs inside the run).
-      setTimeout(stopVictims, 0);
+      setTimeout(stopWhenDone, 0);
     }
   };
   let result: SystemResult | undefined;
@@ -134,15 +134,18 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
     }
   };
   let watcher: NodeJS.Timeout | undefined;
+  // The victims stop once the fuzzer is done and the host-side work (during) has finished.
+  let during: Promise<(Partial<FuzzCounts> & { notes?: string[] }) | undefined> = Promise.resolve(undefined);
+  const stopWhenDone = () => { void during.finally(stopVictims).catch(() => {}); };
   try {
     sys = XenSystem.start(config);
     void sys.ready().then(() => {
       watcher = setInterval(() => {
         const f = sys.stats().find((d) => d.name === spec.fuzzer || (spec.fuzzer === "dom0" && d.domid === 0));
-        if (f && f.reason !== "running") stopVictims();
+        if (f && f.reason !== "running") stopWhenDone();
       }, 100);
     }, () => {});
-    const during = spec.during ? sys.ready().then(() => spec.during!(sys, ctx)) : Promise.resolve(undefined);
+    during = spec.during ? sys.ready().then(() => spec.during!(sys, ctx)) : Promise.resolve(undefined);
     const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the run did not end within ${timeoutMs} ms`)), timeoutMs); });
     result = await Promise.race([sys.done, timeout]);
     add(await Promise.race([during, timeout]));

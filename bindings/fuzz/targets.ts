@@ -2,6 +2,7 @@
 import type { FuzzTarget } from "./target.js";
 import { hypercallTarget } from "./hypercall.js";
 import { consoleTarget } from "./console.js";
+import { xenstoreTarget } from "./xenstore.js";
 
 /** Every target, by the name --target takes. */
-export const TARGETS: FuzzTarget[] = [hypercallTarget, consoleTarget];
+export const TARGETS: FuzzTarget[] = [hypercallTarget, consoleTarget, xenstoreTarget];

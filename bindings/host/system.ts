@@ -19,7 +19,7 @@ import type { VifSpec } from "../toolstack/vifs.js";
 import type { UplinkSpec, UplinkStats } from "../devices/uplink.js";
 import { Ctl, DomState } from "../hypervisor/domain.js";
 import { resultOf } from "../runner/common.js";
-import { XS, type XsConnection, type XsMessage } from "../xenstore/store.js";
+import { XS, type XsConnection, type XsMessage, type XsUsage } from "../xenstore/store.js";
 
 /** A guest's WebAssembly: a path to its .wasm file, its bytes, or a compiled module. */
 export type WasmSource = string | Uint8Array | WebAssembly.Module;
@@ -228,6 +228,10 @@ export interface HostXenstore {
   directory(path: string): string[] | undefined;
   /** Calls `fn(path)` for every change at or below `path` (and once at once, as XS_WATCH does); returns the unwatch. */
   watch(path: string, fn: (path: string) => void): () => void;
+  /** What domain `domid` uses of its xenstore quotas (nodes, watches, transactions, ...), or undefined once it is gone. */
+  usage(domid: number): XsUsage | undefined;
+  /** Checks the store's tree and node accounting (C's check_store); returns the problems found (and repaired). */
+  check(): string[];
 }
 
 let nextConn = 1_000_000;
@@ -333,6 +337,8 @@ export class XenSystem {
         store.request(conn, { type: XS.WATCH, reqId: 1, txId: 0, payload: enc(path, token) });
         return () => store.disconnect(conn);
       },
+      usage: (domid) => store.usage(domid),
+      check: () => store.check(),
     };
   }
 

@@ -412,6 +412,7 @@ function onFrontKeys(k: Keys, arg: usize): void {
     const rc = ctrl.connect(k, nq, onCtrlEvent, <usize>v.id);
     if (rc < 0) {
       // It may have mapped the ring before failing (a refused port): let go of it too.
+      ctrl.disconnect();
       return fatal(v, rc, "cannot take up the control ring");
     }
     v.ctrl = rc > 0 ? ctrl : null;

@@ -343,6 +343,7 @@ function storm(): void {
 
 /** Our state jumps: Closing or Closed end the connection; InitWait or Initialised and back is a reversal. */
 function flapper(): void {
+  printk("DBG flap");
   injected();
   const kind = fuzzBelow(5);
   if (kind == 0) xenbusSwitchState(BACK, XenbusStateClosing);

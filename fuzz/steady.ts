@@ -1,6 +1,6 @@
 // The well-behaved guest of the hypercall, console and xenstore targets: while a fuzzer attacks
 // the harness beside it, it keeps doing what any guest does and checks every answer. Every 2 ms:
-// an IPI to itself (its handler must run once per notify), a xenstore write read back, and a
+// an IPI to itself (its handler must run once per notify; its port is bound again after a failure), a xenstore write read back, and a
 // transaction that increments a counter (retried on EAGAIN, as Linux does), checked by a read;
 // it prints "steady: round N" so that the console target can check its lines arrive whole and in
 // order. Any wrong answer counts (fuzzWrong). On control/shutdown it prints its report and powers
@@ -22,8 +22,7 @@ export function xen_start(si: i32): void {
   boot(si);
   fuzzInit();
   if (xsInit() < 0) panic("no xenstore");
-  ipiPort = evtchnBindIpi(onIpi, 0);
-  if (ipiPort < 0) panic("no IPI port");
+  ipiPort = evtchnBindIpi(onIpi, 0); // may fail (-ENOSPC under injected faults): tick tries again
   if (xenbusWatchShutdown(onShutdown, 0) < 0) panic("cannot watch control/shutdown");
   xsWrite(XBT_NIL, "data/count", "0", onCountInit, 0);
 }
@@ -47,8 +46,14 @@ function tick(arg: usize): void {
   puts("steady: round ");
   putu(round);
   printk("");
-  ipiSent++;
-  evtchnNotify(<u32>ipiPort);
+  if (ipiPort < 0) {
+    ipiPort = evtchnBindIpi(onIpi, 0);
+    if (ipiPort < 0 && !fuzzFaults()) fuzzWrong("no IPI port: " + xsErrorName(ipiPort));
+  }
+  if (ipiPort >= 0) {
+    ipiSent++;
+    evtchnNotify(<u32>ipiPort);
+  }
   busy = true;
   const rc = xsWrite(XBT_NIL, "data/steady", round.toString(), onWritten, 0);
   if (rc < 0) { fuzzWrong("xsWrite refused: " + xsErrorName(rc)); busy = false; }

@@ -92,14 +92,23 @@ export async function fuzzCommand(argv: string[]): Promise<number> {
       table.row(row);
     }
   }
+  const bad = explainFailures(rows, a, err);
+  if (a.json) process.stdout.write(JSON.stringify(rows.map((r) => ({ target: r.target, runner: r.runner, seed: a.seed, steps_asked: a.steps, faults_percent: a.faults, ...r.counts, faults: r.faults, seconds: r.seconds, notes: r.notes })), null, 2) + "\n");
+  return bad ? 1 : 0;
+}
+
+/**
+ * For each run that broke the rule, prints (with `err`) the counts that are not 0, the notes
+ * that explain them and the command that repeats the run; returns how many runs broke it.
+ */
+export function explainFailures(rows: Array<FuzzOutcome & { runner: string }>, a: Pick<FuzzArgs, "seed" | "steps" | "faults">, err: (line: string) => void): number {
   const bad = rows.filter(failed);
   for (const r of bad) {
     err(`xenwasm: fuzz: ${r.target} (${r.runner}): ${MUST_BE_ZERO.filter((k) => r.counts[k]).map((k) => `${k} ${r.counts[k]}`).join(", ")}`);
     for (const n of r.notes.slice(0, 20)) err(`  ${n.split("\n")[0]}`);
     err(`  repeat with: npx xenwasm fuzz --target ${r.target} --runner ${r.runner} --seed ${a.seed} --steps ${a.steps}${a.faults ? ` --faults ${a.faults}` : ""}`);
   }
-  if (a.json) process.stdout.write(JSON.stringify(rows.map((r) => ({ target: r.target, runner: r.runner, seed: a.seed, steps_asked: a.steps, faults_percent: a.faults, ...r.counts, faults: r.faults, seconds: r.seconds, notes: r.notes })), null, 2) + "\n");
-  return bad.length ? 1 : 0;
+  return bad.length;
 }
 
 /** Usage text of `xenwasm fuzz`. */

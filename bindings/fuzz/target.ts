@@ -164,7 +164,11 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
     for (const v of spec.victims) {
       const d = byName.get(v);
       if (!d) { notes.push(`victim ${v}: no such domain`); counts.harnessExceptions++; continue; }
-      if (d.reason === "crash") { counts.victimTraps++; notes.push(`victim ${v} crashed: ${d.message ?? ""}`); }
+      if (d.reason === "crash") {
+        counts.victimTraps++;
+        const last = victimLines.filter((l) => l.domain === v).slice(-3).map((l) => l.text).join(" | ");
+        notes.push(`victim ${v} crashed: ${d.message ?? ""}${last ? `; its last lines: ${last}` : ""}`);
+      }
       if (d.violations) { counts.outsideGrants += d.violations; notes.push(`victim ${v}: ${d.violations} refused grant accesses`); }
     }
     for (const text of reports) {

@@ -72,7 +72,6 @@ function newPort(caller: Domain, d: Domain, out: number, state: Ecs, a = 0, boun
  * XSA-317). Under FIFO a closed port whose word is still LINKED is busy and skipped, as in Xen.
  */
 function allocPort(d: Domain): number {
-  if (injectFault(d)) return E.NOSPC;
   const max = d.maxPorts(), fifo = d.fifoAbi;
   let busy = max; // the hint must not pass a busy port: it frees up without a close
   for (let p = Math.max(1, Atomics.load(d.ctl, Ctl.PortHint)); p < max; p++) {
@@ -102,6 +101,7 @@ export function allocUnbound(hv: Hypervisor, caller: Domain, arg: number): numbe
   const r = hv.lookup(d, rdomid);
   if (typeof r === "number") return r;
   caller.check(arg + AU.port, 4);
+  if (injectFault(d)) return E.NOSPC; // fault injection: as if d's ports were used up
   return newPort(caller, d, arg + AU.port, Ecs.Unbound, r.domid);
 }
 
@@ -111,6 +111,7 @@ export function bindInterdomainTo(caller: Domain, r: Domain, rport: number): num
   lockPair(caller, r);
   try {
     if (portState(r, rport) !== Ecs.Unbound || portWord(r, rport, 1) !== caller.domid) return E.INVAL;
+    if (injectFault(caller)) return E.NOSPC;
     const port = allocPort(caller);
     if (port < 0) return port;
     setPort(caller, port, Ecs.Interdomain, r.domid, rport);
@@ -151,6 +152,7 @@ export function bindVirq(hv: Hypervisor, caller: Domain, arg: number): number {
 export function bindIpi(hv: Hypervisor, caller: Domain, arg: number): number {
   caller.check(arg, BIPI.size);
   if (caller.u32(arg + BIPI.vcpu) !== 0) return E.ENOENT;
+  if (injectFault(caller)) return E.NOSPC;
   return newPort(caller, caller, arg + BIPI.port, Ecs.Ipi);
 }
 

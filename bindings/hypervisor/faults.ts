@@ -2,8 +2,11 @@
 // fault-injectable calls fail with an error Xen itself can return there, so that the SDK's and
 // the drivers' error paths run. The sites: a grant map entry (GNTST_no_space, as when the
 // maptrack is full, or GNTST_general_error), a grant copy entry (GNTST_general_error), a new
-// event-channel port (-ENOSPC, as when the domain's ports are used up) and xenstored's commit of
-// a transaction (EAGAIN, as when another writer got in first). The generator's state is in the
+// port for a channel (EVTCHNOP_alloc_unbound, bind_interdomain, bind_ipi: -ENOSPC, as when the
+// domain's ports are used up; not bind_virq, whose ports a kernel takes once at boot and cannot
+// do without) and xenstored's commit of a transaction (EAGAIN, as when another writer got in
+// first). Frames are not injected: the SDK's memory is its own linear memory, it asks Xen for
+// none (XENMEM_add_to_physmap only places shared_info and grant frames at boot). The generator's state is in the
 // domain's control words, so every thread draws from the same per-domain sequence.
 import { Ctl, type Domain } from "./domain.js";
 

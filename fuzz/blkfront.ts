@@ -94,7 +94,6 @@ function onAdvertised(status: i32, arg: usize): void {
 }
 
 function onFrontState(state: i32, arg: usize): void {
-  printk("DBG back sees front " + state.toString() + " phase " + phase.toString());
   progress++;
   if ((state == XenbusStateInitialised || state == XenbusStateConnected) && phase == PH_INITWAIT) {
     phase = PH_CONNECTING;
@@ -343,7 +342,6 @@ function storm(): void {
 
 /** Our state jumps: Closing or Closed end the connection; InitWait or Initialised and back is a reversal. */
 function flapper(): void {
-  printk("DBG flap");
   injected();
   const kind = fuzzBelow(5);
   if (kind == 0) xenbusSwitchState(BACK, XenbusStateClosing);

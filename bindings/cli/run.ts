@@ -34,6 +34,7 @@ export const RUN_SPEC: CommandSpec = {
     { name: "uplink", value: "local=[HOST:]PORT,remote=[HOST:]PORT", help: "threads: joins the switch to the host over UDP, one Ethernet frame per datagram (QEMU's -netdev dgram), binding local (HOST defaults to 127.0.0.1) and exchanging frames with remote, e.g. socat's TAP bridge (docs/net.md)" },
     { name: "evtchn", value: "fifo|2l", help: "the event-channel ABI every domain's SDK uses (default: FIFO, as Linux; passed as xen_fifo_events=1|0 on each command line)" },
     { name: "gnttab", value: "1|2", help: "the grant-table version every domain's SDK uses (default 1; passed as grant_table.version=N on each command line)" },
+    { name: "faults", value: "PERCENT", help: "fails this share of every domain's grant maps and copies, channel port allocations and xenstore commits with the errors Xen returns there, seeded by --seed (docs/reliability.md)" },
     { name: "cmdline", value: "STR", help: "the command line of the guests after it" },
     { name: "vif", value: "SPEC", help: "a vif on dom0's switch for the guests after it: on, none, or mac=..,mtu=..,rate=10Mb/s[@50ms],queues=N,features=all|none (MACs default to 00:16:3e:00:00:<domid>)" },
   ],
@@ -45,7 +46,7 @@ export const RUN_USAGE = usage(RUN_SPEC);
 interface RunArgs {
   runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; xenstoreSocket?: string;
   guests: Array<{ path: string; cmdline: string; vif: VifSpec | null }>; disks: DiskArg[]; backend?: string; backendCmdline: string; pcap?: string;
-  uplink?: UplinkSpec; abi: AbiChoice;
+  uplink?: UplinkSpec; abi: AbiChoice; faults?: number;
 }
 
 function intArg(opt: string, v: string, min: number, max: number): number {
@@ -88,6 +89,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
         if (v !== "1" && v !== "2") throw new UsageError(`run: --gnttab must be 1 or 2, not '${v}'`);
         a.abi.gnttab = v === "1" ? 1 : 2;
         break;
+      case "faults":
+        if (!/^\d+$/.test(v) || Number(v) > 100) throw new UsageError(`run: --faults must be a whole number from 0 to 100, not '${v}'`);
+        a.faults = Number(v);
+        break;
     }
   }
   if (a.guests.length === 0) throw new UsageError("run: no guest given (usage: xenwasm run [options] GUEST.wasm ...)");
@@ -113,6 +118,7 @@ export async function run(argv: string[]): Promise<number> {
   const config: SystemConfig = {
     guests: a.guests.map((g) => ({ wasm: g.path, cmdline: g.cmdline, memMiB: a.memMiB, vif: g.vif ?? false })),
     runner: a.runner, seed: a.seed, spin: a.spin, pcap: a.pcap, uplink: a.uplink, xenstoreSocket: a.xenstoreSocket, abi: a.abi,
+    faults: a.faults ? { seed: a.seed, percent: a.faults } : undefined,
     disks: a.disks.map((d) => (d.ramBytes !== undefined ? { ramBytes: d.ramBytes, readonly: d.readonly } : { path: d.path, readonly: d.readonly })),
     backend: a.backend !== undefined || a.disks.length || a.guests.some((g) => g.vif) ? { wasm: a.backend, cmdline: a.backendCmdline, memMiB: a.memMiB } : undefined,
     onUplink: (port) => {
@@ -150,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
       `${u.rxForeign} from another address, ${u.rxQueueFull} queue full; dropped out: ${u.txQueueFull} queue full, ${u.txErrors} send errors\n`);
   }
   if (a.stats) {
-    for (const d of [...(result.backend ? [result.backend] : []), ...result.domains.filter((x) => x.domid !== 0)]) process.stderr.write(`xenwasm: ${d.name} (${d.domid}): ${d.reason}, ${d.hypercalls} hypercalls, ${d.events} events, ${d.violations} refused grant accesses, ${d.evtchnAbi} event channels, grant table v${d.gnttabVersion}\n`);
+    for (const d of [...(result.backend ? [result.backend] : []), ...result.domains.filter((x) => x.domid !== 0)]) process.stderr.write(`xenwasm: ${d.name} (${d.domid}): ${d.reason}, ${d.hypercalls} hypercalls, ${d.events} events, ${d.violations} refused grant accesses, ${d.evtchnAbi} event channels, grant table v${d.gnttabVersion}${a.faults ? `, ${d.faults} injected faults` : ""}\n`);
   }
   // Crashes were reported as they happened; name the other ways a guest did not power off.
   const bad = result.domains.filter((d) => d.reason !== "poweroff" && d.reason !== "crash");

@@ -236,14 +236,14 @@ function onDeviceKeys(k: Keys, arg: usize): void {
 function onBackState(state: i32, arg: usize): void {
   const d = devs[<i32>arg];
   if (d.phase == P_DEAD) return endDeferred(d);
-  if (state == XenbusStateInitWait && d.phase == P_INIT) {
+  if (state == XenbusStateInitWait && d.phase == P_INIT && false) {
     d.phase = P_INITIALISED; // from here on, one negotiation only
     const rc = readKeys(d.backendPath, [K_MAX_RING_PAGE_ORDER, K_MAX_QUEUES, K_PERSISTENT, K_MAX_INDIRECT], onBackFeatures, <usize>d.id);
     if (rc < 0) fail(d, rc, "reading the backend's features");
   } else if (state == XenbusStateConnected && d.phase == P_INITIALISED && d.queues.length > 0) {
     const rc = readKeys(d.backendPath, [K_SECTORS, K_INFO, K_SECTOR_SIZE, K_PHYS_SECTOR_SIZE, K_FLUSH, K_BARRIER, K_DISCARD, K_DISCARD_GRAN, K_DISCARD_ALIGN, K_DISCARD_SECURE], onBackInfo, <usize>d.id);
     if (rc < 0) fail(d, rc, "reading the disk's properties");
-  } else if ((state == XenbusStateClosed || state == XenbusStateUnknown) && d.phase == P_INIT) {
+  } else if ((state == XenbusStateClosed || state == XenbusStateUnknown) && d.phase == P_INIT && false) {
     // Attached again after a disconnect: the backend is still Closed and goes back to InitWait
     // once it sees us Initialising (Linux's blkback); nothing is set up yet, nothing to close.
   } else if (state == XenbusStateClosing || state == XenbusStateClosed || state == XenbusStateUnknown) {

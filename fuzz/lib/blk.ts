@@ -201,7 +201,6 @@ function reattach(arg: usize): void {
     const inUse = gnttabRefsInUse();
     if (inUse != l.baseline) {
       if (++l.tries < 200) { timerSet(1_000_000, reattach, arg); return; }
-      printk("DBG grantsHeld " + l.dev!.grantsHeld.toString() + " inUse " + inUse.toString() + " baseline " + l.baseline.toString());
       fuzzHeld("blkfront " + l.path + " still holds " + (<i32>(inUse - l.baseline)).toString() + " grant refs after the backend closed");
     }
   }
@@ -211,4 +210,3 @@ function reattach(arg: usize): void {
   xenbusSwitchState(l.path, XenbusStateInitialising);
   l.attach();
 }
-import { printk } from "../../assembly/console";

@@ -1,5 +1,9 @@
-// A seeded random source for tests: the harness's mulberry32 (bindings/runner/common.ts) with
-// the helpers the differential tests use. Same seed, same sequence.
+// A seeded random source for the ring's differential tests (ring-diff, ring-batch): the
+// harness's mulberry32 (bindings/runner/common.ts) with the helpers they use. Same seed, same
+// sequence. They stay on it rather than fast-check because one seeded stream drives the
+// AssemblyScript ring and its TypeScript model in lock step through thousands of steps, with the
+// failing step named; the other randomized tests (models, the hypercall surface, copyMemory) use
+// fast-check, which shrinks a failure to a minimal case.
 import { rng } from "../../bindings/runner/common.js";
 
 /** Seeded randomness: numbers in [0, 1), inclusive integer ranges, picks. */

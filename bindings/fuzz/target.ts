@@ -80,8 +80,10 @@ export interface FuzzSystemSpec {
   stopAfterReport?: string[];
   /** Host-side work during the run (for example a hostile xenstored socket client); its counters are added. */
   during?: (sys: XenSystem, ctx: FuzzContext) => Promise<Partial<FuzzCounts> & { notes?: string[] }>;
-  /** Checks of the finished run, given every console line of the victims; its counters are added. */
-  check?: (result: SystemResult, victimLines: ConsoleLine[]) => Partial<FuzzCounts> & { notes?: string[] };
+  /** Sees every console line of the victims as it comes (for a check that streams). */
+  onVictimLine?: (line: ConsoleLine) => void;
+  /** Checks of the finished run; its counters are added. */
+  check?: (result: SystemResult) => Partial<FuzzCounts> & { notes?: string[] };
   /** Wall-clock bound of the whole run in ms (default: 60 s plus 20 ms per step). */
   timeoutMs?: number;
 }
@@ -95,7 +97,8 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
   const notes: string[] = [];
   // Faults go into the victims (the reference drivers' error paths), not into the fuzzer.
   const faults = ctx.faults ? { ...ctx.faults, domains: spec.faultDomains ?? spec.victims } : spec.config.faults;
-  const config: SystemConfig = { ...spec.config, runner: ctx.runner, seed: ctx.seed, faults };
+  // No event-order trace: a long deterministic run must stay bounded.
+  const config: SystemConfig = { ...spec.config, runner: ctx.runner, seed: ctx.seed, faults, trace: false };
   // xenstored reports an exception of its own as an internal error (it answers the request and goes on).
   config.onLog = (message) => {
     spec.config.onLog?.(message);
@@ -104,11 +107,18 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
   let reported = false;
   let sys: XenSystem;
   const stopped = new Set<string>();
-  const victimLines: ConsoleLine[] = [];
+  /** Each victim's last three lines, to explain a crash. */
+  const lastLines = new Map<string, string[]>();
   const reports: string[] = [];
   config.onConsole = (line) => {
     spec.config.onConsole?.(line);
-    if (spec.victims.includes(line.domain)) victimLines.push(line);
+    if (spec.victims.includes(line.domain)) {
+      spec.onVictimLine?.(line);
+      const last = lastLines.get(line.domain) ?? [];
+      last.push(line.text);
+      if (last.length > 3) last.shift();
+      lastLines.set(line.domain, last);
+    }
     if (line.text.startsWith("fuzz-bad: ")) notes.push(`${line.domain}: ${line.text}`);
     if (REPORT.test(line.text)) reports.push(line.text);
     if (line.domain === spec.fuzzer && REPORT.test(line.text)) {
@@ -149,7 +159,7 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
     const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the run did not end within ${timeoutMs} ms`)), timeoutMs); });
     result = await Promise.race([sys.done, timeout]);
     add(await Promise.race([during, timeout]));
-    if (spec.check) add(spec.check(result, victimLines));
+    if (spec.check) add(spec.check(result));
   } catch (e) {
     counts.harnessExceptions++;
     notes.push(`harness: ${(e as Error).stack ?? e}`);
@@ -166,7 +176,7 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
       if (!d) { notes.push(`victim ${v}: no such domain`); counts.harnessExceptions++; continue; }
       if (d.reason === "crash") {
         counts.victimTraps++;
-        const last = victimLines.filter((l) => l.domain === v).slice(-3).map((l) => l.text).join(" | ");
+        const last = (lastLines.get(v) ?? []).join(" | ");
         notes.push(`victim ${v} crashed: ${d.message ?? ""}${last ? `; its last lines: ${last}` : ""}`);
       }
       if (d.violations) { counts.outsideGrants += d.violations; notes.push(`victim ${v}: ${d.violations} refused grant accesses`); }

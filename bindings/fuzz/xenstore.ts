@@ -100,7 +100,7 @@ class Session {
 
   /** Waits (bounded) until every owed reply came; false if some never did. */
   async settle(ms = 5000): Promise<boolean> {
-    for (let t = 0; t < ms && this.owed.length && !this.closed; t += 5) await sleep(5);
+    for (let t = 0; t < ms && this.owed.length && !this.closed; t += 1) await sleep(1);
     return this.owed.length === 0;
   }
 

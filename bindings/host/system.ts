@@ -79,6 +79,10 @@ export interface SystemConfig {
    * harness offers both ABIs of each; a kernel that is not the SDK may ignore the words.
    */
   abi?: AbiChoice;
+  /** Deterministic runner: whether to record the event order in `result.trace` (default true; off, a long run stays bounded). */
+  trace?: boolean;
+  /** The console lines XenSystem keeps for `console` and the result (the most recent; default MAX_KEPT_CONSOLE_LINES). */
+  keepConsoleLines?: number;
   /** Seeded hypercall fault injection (bindings/hypervisor/faults.ts): `percent` of the chosen calls fail with an error Xen can return. */
   faults?: FaultOptions;
 }
@@ -175,6 +179,7 @@ function faultDomains(faults: FaultOptions | undefined, names: string[]): { seed
 /** The runner options of `config`; throws ConfigError. */
 function runOptions(config: SystemConfig, output: (line: ConsoleLine) => void, onStart: (run: RunContext) => void): RunOptions {
   if (config.guests.length === 0) throw new ConfigError("no guest given");
+  if (config.keepConsoleLines !== undefined && !(Number.isInteger(config.keepConsoleLines) && config.keepConsoleLines >= 1)) throw new ConfigError(`keepConsoleLines must be a whole number of at least 1, not ${config.keepConsoleLines}`);
   const runner = config.runner ?? "deterministic";
   if (config.spin && runner !== "threads") throw new ConfigError("spin needs the threaded runner");
   if (config.uplink && runner !== "threads") throw new ConfigError("the uplink needs the threaded runner (virtual time cannot wait for a real network)");
@@ -205,7 +210,7 @@ function runOptions(config: SystemConfig, output: (line: ConsoleLine) => void, o
     };
   }
   return {
-    guests, seed: config.seed ?? 1, spin: config.spin, maxVirtualNs: config.maxVirtualNs, backend, faults: faultDomains(config.faults, names),
+    guests, seed: config.seed ?? 1, spin: config.spin, maxVirtualNs: config.maxVirtualNs, trace: config.trace, backend, faults: faultDomains(config.faults, names),
     xenstoreSocket: config.xenstoreSocket, waitForXenstore: config.waitForXenstore,
     output: (line) => {
       const m = /^\[([^\]]*)\] ?(.*)$/s.exec(line);
@@ -261,8 +266,9 @@ export class XenSystem {
       this.lines.push(line);
       // Like Xen's console ring, keep the most recent lines only: a guest that prints for ever
       // must not grow the harness without bound (every line still reaches onConsole).
-      if (this.lines.length >= MAX_KEPT_CONSOLE_LINES + (MAX_KEPT_CONSOLE_LINES >> 2)) {
-        const n = this.lines.length - MAX_KEPT_CONSOLE_LINES;
+      const keep = config.keepConsoleLines ?? MAX_KEPT_CONSOLE_LINES;
+      if (this.lines.length >= keep + (keep >> 2) + 1) {
+        const n = this.lines.length - keep;
         this.lines.splice(0, n);
         this.dropped += n;
       }

@@ -36,6 +36,8 @@ export interface RunOptions {
   onStart?: (run: RunContext) => void;
   /** Threaded runner: idle domains spin instead of sleeping in Atomics.wait (benchmarks). */
   spin?: boolean;
+  /** Deterministic runner: record the event order in the result's trace (default true). */
+  trace?: boolean;
   /** Deterministic runner: stop when virtual time passes this (ns); default 1 hour. */
   maxVirtualNs?: bigint;
   /**

@@ -31,6 +31,8 @@ export const STEPS_PER_YIELD = 256;
 export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
   let now = 0n;
   const trace: string[] = [];
+  // Without a trace (RunOptions.trace false) nothing is recorded: a long run stays bounded.
+  const record = opts.trace === false ? (_line: string) => {} : (line: string) => { trace.push(line); };
   const random = rng(opts.seed);
   const lines = new ConsoleLines(opts.output);
   const onStack = new Set<Domain>();
@@ -51,7 +53,7 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
     timerChanged: () => {},
     console: (dom, bytes) => lines.write(dom.domid, dom.name, bytes),
     seed: (dom) => opts.seed * 1000 + dom.domid,
-    trace: (line) => trace.push(`${now} ${line}`),
+    trace: opts.trace === false ? undefined : (line) => trace.push(`${now} ${line}`),
   };
   const hv = new Hypervisor(hooks);
   const be = opts.backend;
@@ -92,7 +94,7 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
     drainConsoleRing(hv, g.dom);
     lines.flush(g.dom.domid, g.dom.name);
     teardown(hv, g.dom);
-    trace.push(`${now} exit ${g.dom.domid} ${resultOf(g.dom).reason}`);
+    record(`${now} exit ${g.dom.domid} ${resultOf(g.dom).reason}`);
     if (g.dom.ctl[Ctl.Reason] === k("SHUTDOWN_crash")) opts.log(`domain ${g.dom.name} (${g.dom.domid}) crashed: ${message}`);
   };
 
@@ -110,7 +112,7 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
       }
       if (next > maxNs) throw new Deadlock(`virtual time limit reached (${maxNs} ns)`);
       if (next > now) now = next;
-      for (const g of guests) if (!g.done && fireTimerIfDue(g.dom, now)) trace.push(`${now} timer ${g.dom.domid}`);
+      for (const g of guests) if (!g.done && fireTimerIfDue(g.dom, now)) record(`${now} timer ${g.dom.domid}`);
       return true;
     }
     const g = runnable[Math.floor(random() * runnable.length)];
@@ -122,7 +124,7 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
       Atomics.store(g.dom.ctl, Ctl.State, DomState.Running);
       publishWallclock(g.dom, 0n);
     }
-    trace.push(`${now} ${first ? "start" : "upcall"} ${g.dom.domid}`);
+    record(`${now} ${first ? "start" : "upcall"} ${g.dom.domid}`);
     onStack.add(g.dom);
     let r;
     try {

@@ -74,6 +74,18 @@ describe("the host library", () => {
     expect(result.backend?.reason).toBe("poweroff");
   }, 60_000);
 
+  it("keeps only the most recent console lines (keepConsoleLines), while onConsole sees every one", async () => {
+    const seen: string[] = [];
+    const sys = XenSystem.start({ guests: [{ wasm: ex("hello") }], keepConsoleLines: 2, onConsole: (l) => seen.push(l.text) });
+    const r = await sys.done;
+    expect(seen.length).toBeGreaterThan(3);
+    expect(seen[0]).toBe("Hello from xenwasm");
+    expect(r.console.map((l) => l.text)).toEqual(seen.slice(-r.console.length));
+    expect(r.console.length).toBeLessThanOrEqual(3);
+    expect(lib.MAX_KEPT_CONSOLE_LINES).toBe(100_000);
+    await expect(runSystem({ guests: [{ wasm: ex("hello") }], keepConsoleLines: 0 })).rejects.toThrow(/keepConsoleLines must be a whole number of at least 1, not 0/);
+  });
+
   it("rejects a configuration it cannot run with a one-line ConfigError", async () => {
     const cases: Array<[Parameters<typeof runSystem>[0], RegExp]> = [
       [{ guests: [] }, /^no guest given$/],

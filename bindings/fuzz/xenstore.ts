@@ -15,7 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rng } from "../runner/common.js";
 import type { XenSystem } from "../host/system.js";
-import { fuzzCmdline, fuzzWasm, runFuzzSystem, zeroCounts, type FuzzContext, type FuzzCounts, type FuzzTarget } from "./target.js";
+import { fuzzCmdline, runFuzzSystem, zeroCounts, type FuzzContext, type FuzzCounts, type FuzzTarget } from "./target.js";
+import { besideSteady } from "./steady.js";
 
 const T = { DIRECTORY: 1, READ: 2, WATCH: 4, UNWATCH: 5, TX_START: 6, TX_END: 7, WRITE: 11, MKDIR: 12, RM: 13, WATCH_EVENT: 15, ERROR: 16 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -223,17 +224,10 @@ export const xenstoreTarget: FuzzTarget = {
     const socket = join(dir, "xenstored.sock");
     const ringSteps = Math.ceil(ctx.steps / 2), socketSteps = ctx.steps - ringSteps;
     try {
+      const spec = besideSteady(ctx, "xenstore", fuzzCmdline({ ...ctx, steps: ringSteps }));
+      spec.config.xenstoreSocket = socket;
       return await runFuzzSystem("xenstore", ctx, {
-        config: {
-          guests: [
-            { wasm: fuzzWasm(ctx, "steady"), name: "steady", cmdline: fuzzCmdline(ctx) },
-            { wasm: fuzzWasm(ctx, "xenstore"), name: "fuzzer", cmdline: fuzzCmdline({ ...ctx, steps: ringSteps }) },
-          ],
-          xenstoreSocket: socket,
-        },
-        fuzzer: "fuzzer",
-        victims: ["steady"],
-        stopAfterReport: ["steady"],
+        ...spec,
         during: async (sys) => {
           const [a, b] = await Promise.all([socketCampaign(sys, socket, ctx.seed, socketSteps), guestReleased(sys, 2, 60_000 + 20 * ctx.steps)]);
           const problems = sys.xenstore.check();

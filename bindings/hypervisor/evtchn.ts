@@ -172,11 +172,6 @@ export function sendPort(hv: Hypervisor, caller: Domain, port: number): number {
   }
 }
 
-/** EVTCHNOP_send. */
-export function send(hv: Hypervisor, caller: Domain, arg: number): number {
-  return sendPort(hv, caller, caller.u32(arg + PORT.port));
-}
-
 /** Closes `port` of `d`; an interdomain peer's end becomes unbound, reserved for `d`. */
 export function closePort(hv: Hypervisor, d: Domain, port: number): number {
   if (!validPort(port)) return E.INVAL;
@@ -303,7 +298,6 @@ const OPS: Record<number, (hv: Hypervisor, d: Domain, arg: number) => number> = 
   [k("EVTCHNOP_bind_interdomain")]: bindInterdomain,
   [k("EVTCHNOP_bind_virq")]: bindVirq,
   [k("EVTCHNOP_bind_ipi")]: bindIpi,
-  [k("EVTCHNOP_send")]: send,
   [k("EVTCHNOP_close")]: close,
   [k("EVTCHNOP_status")]: status,
   [k("EVTCHNOP_unmask")]: unmask,
@@ -325,6 +319,7 @@ const EFAULT = -k("XEN_EFAULT");
  * straight to sendPort (no table lookup, no closure for `guarded`): its struct is one u32.
  */
 export function eventChannelOp(hv: Hypervisor, d: Domain, cmd: number, arg: number): number {
+  // EVTCHNOP_send, the hot one, is answered here without the table and the guard.
   if (cmd === EVTCHNOP_send) return arg >= 0 && arg + 4 <= d.bytes ? sendPort(hv, d, d.view.getUint32(arg, true)) : EFAULT;
   const op = OPS[cmd];
   if (!op) return E.NOSYS;

@@ -74,7 +74,7 @@ describe("the host library", () => {
     expect(result.backend?.reason).toBe("poweroff");
   }, 60_000);
 
-  it("keeps only the most recent console lines (keepConsoleLines), while onConsole sees every one", async () => {
+  it("keeps only the most recent console lines (keepConsoleLines) while onConsole sees every one, and records the event order only when asked", async () => {
     const seen: string[] = [];
     const sys = XenSystem.start({ guests: [{ wasm: ex("hello") }], keepConsoleLines: 2, onConsole: (l) => seen.push(l.text) });
     const r = await sys.done;
@@ -83,6 +83,8 @@ describe("the host library", () => {
     expect(r.console.map((l) => l.text)).toEqual(seen.slice(-r.console.length));
     expect(r.console.length).toBeLessThanOrEqual(3);
     expect(lib.MAX_KEPT_CONSOLE_LINES).toBe(100_000);
+    expect(r.trace.length, "the event order is recorded by default").toBeGreaterThan(0);
+    expect((await runSystem({ guests: [{ wasm: ex("hello") }], trace: false })).trace, "trace: false records nothing").toEqual([]);
     await expect(runSystem({ guests: [{ wasm: ex("hello") }], keepConsoleLines: 0 })).rejects.toThrow(/keepConsoleLines must be a whole number of at least 1, not 0/);
   });
 

@@ -20,9 +20,9 @@
 //
 // Checks (fuzzWrong): every transmit response names an id in flight and has a NETIF_RSP_* status,
 // a frame that must be refused never gets NETIF_RSP_OKAY, a fatal frame is refused or disconnects
-// us within 2 s, no disconnect comes while only valid traffic was sent (faults aside), every
+// us within 5 s, no disconnect comes while only valid traffic was sent (faults aside), every
 // receive response answers a buffer we posted and stays inside its page, and after we go back to
-// Initialising from Closed netback returns to InitWait within 2 s. After each disconnect, once
+// Initialising from Closed netback returns to InitWait within 5 s. After each disconnect, once
 // netback is Closed, each of our grants must end (gnttabEndAccess 0: dom0 unmapped our rings) and
 // our event channel must be unbound (dom0 closed its end) -> else fuzzHeld. Then it reconnects.
 // At the end it closes its vif, prints fuzzReport() and powers off.
@@ -58,7 +58,7 @@ const NEVER_GRANTED: u32 = 0xfff0;
 const NDATA = 24;
 const PER_TICK: u32 = 6;
 /** How long netback has to refuse a fatal frame or to come back to InitWait. */
-const VERDICT_NS: u64 = 2000 * NS_PER_MS;
+const VERDICT_NS: u64 = 5000 * NS_PER_MS;
 
 // What netback must make of a transmit slot (per id in flight).
 const C_VALID: u8 = 0;     // OKAY or ERROR
@@ -345,7 +345,14 @@ function tick(arg: usize): void {
   if (phase != P_CONNECTED) return;
   if (nonconsumeUntil != 0 && fuzzSteps >= nonconsumeUntil) { nonconsumeUntil = 0; takeTxResponses(); takeRxResponses(); }
   if (fatalAt != 0) {
-    if (t - fatalAt > VERDICT_NS) { fuzzWrong("netback neither refused nor disconnected: " + fatalWhat); fatalAt = 0; goDown(XenbusStateClosing); }
+    if (t - fatalAt > VERDICT_NS) {
+      // The transmit ring's header as netback left it, for the message.
+      const h = "req_prod " + load<u32>(txAddr).toString() + ", req_event " + load<u32>(txAddr, 4).toString() + ", rsp_prod " + load<u32>(txAddr, 8).toString() +
+        ", rsp_event " + load<u32>(txAddr, 12).toString() + ", ours " + tx!.reqProdPvt.toString();
+      fuzzWrong("netback neither refused nor disconnected: " + fatalWhat + " (" + h + ")");
+      fatalAt = 0;
+      goDown(XenbusStateClosing);
+    }
     return;
   }
   if (rxJumpAt != 0) {
@@ -590,10 +597,12 @@ function flapper(): void {
   const kind = fuzzBelow(3);
   if (kind == 0) goDown(XenbusStateClosing);
   else if (kind == 1) goDown(XenbusStateClosed);
-  else {
-    xenbusSwitchState(DEV, XenbusStateInitialising);
-    xenbusSwitchState(DEV, XenbusStateConnected);
-  }
+  else xenbusSwitchState(DEV, XenbusStateInitialising, backToConnected, <usize>epochs);
+}
+
+/** The reversal of a flap to Initialising, once that switch is done (the two must not race). */
+function backToConnected(status: i32, epoch: usize): void {
+  if (phase == P_CONNECTED && <u32>epoch == epochs) xenbusSwitchState(DEV, XenbusStateConnected);
 }
 
 /** nonconsumer: for the next 50..250 steps, no response is read and no receive buffer posted. */

@@ -3,6 +3,7 @@ import type { FuzzTarget } from "./target.js";
 import { hypercallTarget } from "./hypercall.js";
 import { consoleTarget } from "./console.js";
 import { xenstoreTarget } from "./xenstore.js";
+import { netbackTarget, netfrontTarget } from "./net.js";
 
 /** Every target, by the name --target takes. */
-export const TARGETS: FuzzTarget[] = [hypercallTarget, consoleTarget, xenstoreTarget];
+export const TARGETS: FuzzTarget[] = [hypercallTarget, consoleTarget, xenstoreTarget, netbackTarget, netfrontTarget];

@@ -15,6 +15,8 @@
 //    and could not attach again (it never went back to Initialising). Against a hostile backend
 //    that makes it disconnect hundreds of times, the victim must attach again each time and get
 //    its grant refs back (netfrontRelease) to the count before the attach.
+// 5. netback kept the control ring mapped when taking it up failed after the map (a refused
+//    port: fault injection's -ENOSPC): the frontend's grant stayed mapped by dom0 for good.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -66,6 +68,14 @@ describe("net reconnection and hostile-peer defects", () => {
     expect(r.backend?.reason, out.slice(-2000)).toBe("poweroff"); // dom0 ran out of memory before the fix
     expect(c && Number(c[1]), out.slice(-2000)).toBeGreaterThan(150);
     expect(REPORT.exec(out)?.[4], out.slice(-2000)).toBe("0");
+  }, 60_000);
+
+  it("netback lets go of the control ring when taking it up fails halfway (5)", async () => {
+    const { netbackTarget } = await import(join(ROOT, "dist/bindings/fuzz/net.js")) as typeof import("../../bindings/fuzz/net.js");
+    const o = await netbackTarget.run({ seed: 3, steps: 150, runner: "deterministic", root: ROOT, faults: { seed: 3, percent: 30 } });
+    const why = JSON.stringify(o);
+    expect(o.counts.steps, why).toBe(150);
+    for (const k of ["victimTraps", "outsideGrants", "held", "harnessExceptions", "lost", "wrong"] as const) expect(o.counts[k], `${k}: ${why}`).toBe(0);
   }, 60_000);
 
   it("netfront follows its backend down, releases its grants and attaches again (4)", async () => {

@@ -98,7 +98,12 @@ export function xen_start(si: i32): void {
   for (let i = 0; i < NPAGES; i++) { pages[i] = frameAlloc(); refs[i] = -1; }
   roPage = frameAlloc();
   indPage = frameAlloc();
-  xvdb = new BlkLink(VDEV_B, new BlkfrontConfig(), false, onXvdbUp);
+  // Two queues of two pages: multi-page and multi-queue rings, with few enough grant maps per
+  // connection that xvdb keeps reconnecting under injected map faults.
+  const cfg = new BlkfrontConfig();
+  cfg.ringPageOrder = 1;
+  cfg.queues = 2;
+  xvdb = new BlkLink(VDEV_B, cfg, false, onXvdbUp);
   xvdb!.start();
   readKeys(FRONT_A, ["backend", "backend-id"], onDeviceKeys, 0);
   timerSet(WATCHDOG_NS, watchdog, 0);

@@ -4,6 +4,7 @@ import { hypercallTarget } from "./hypercall.js";
 import { consoleTarget } from "./console.js";
 import { xenstoreTarget } from "./xenstore.js";
 import { netbackTarget, netfrontTarget } from "./net.js";
+import { blkbackTarget, blkfrontTarget } from "./blk.js";
 
 /** Every target, by the name --target takes. */
-export const TARGETS: FuzzTarget[] = [hypercallTarget, consoleTarget, xenstoreTarget, netbackTarget, netfrontTarget];
+export const TARGETS: FuzzTarget[] = [hypercallTarget, consoleTarget, xenstoreTarget, blkbackTarget, blkfrontTarget, netbackTarget, netfrontTarget];

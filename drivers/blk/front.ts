@@ -38,6 +38,7 @@ import {
 } from "../../assembly/xen/io/xenbus";
 import { puts, printk } from "../../assembly/console";
 import { cmdlineGetInRange } from "../../assembly/cmdline";
+import { timerSet } from "../../assembly/time";
 import { XEN_EINVAL, XEN_EIO, XEN_ENODEV, XEN_EOPNOTSUPP, XEN_ENOSPC } from "../../assembly/xen/errno";
 
 /** A request's completion: 0, or -XEN_EIO (the backend failed it, or the device was disabled), -XEN_EOPNOTSUPP. */
@@ -183,6 +184,8 @@ export class BlkFront {
    */
   deferredRefs: Array<u32> = new Array<u32>();
   deferredFrames: Array<usize> = new Array<usize>();
+  /** A retry of the deferred grants is scheduled (every 10 ms, as Linux's deferred end-access timer). */
+  retrying: bool = false;
 
   constructor(id: i32, vdev: u32, cfg: BlkfrontConfig, ready: BlkReadyFn | null, arg: usize) {
     this.id = id;
@@ -236,14 +239,14 @@ function onDeviceKeys(k: Keys, arg: usize): void {
 function onBackState(state: i32, arg: usize): void {
   const d = devs[<i32>arg];
   if (d.phase == P_DEAD) return endDeferred(d);
-  if (state == XenbusStateInitWait && d.phase == P_INIT && false) {
+  if (state == XenbusStateInitWait && d.phase == P_INIT) {
     d.phase = P_INITIALISED; // from here on, one negotiation only
     const rc = readKeys(d.backendPath, [K_MAX_RING_PAGE_ORDER, K_MAX_QUEUES, K_PERSISTENT, K_MAX_INDIRECT], onBackFeatures, <usize>d.id);
     if (rc < 0) fail(d, rc, "reading the backend's features");
   } else if (state == XenbusStateConnected && d.phase == P_INITIALISED && d.queues.length > 0) {
     const rc = readKeys(d.backendPath, [K_SECTORS, K_INFO, K_SECTOR_SIZE, K_PHYS_SECTOR_SIZE, K_FLUSH, K_BARRIER, K_DISCARD, K_DISCARD_GRAN, K_DISCARD_ALIGN, K_DISCARD_SECURE], onBackInfo, <usize>d.id);
     if (rc < 0) fail(d, rc, "reading the disk's properties");
-  } else if ((state == XenbusStateClosed || state == XenbusStateUnknown) && d.phase == P_INIT && false) {
+  } else if ((state == XenbusStateClosed || state == XenbusStateUnknown) && d.phase == P_INIT) {
     // Attached again after a disconnect: the backend is still Closed and goes back to InitWait
     // once it sees us Initialising (Linux's blkback); nothing is set up yet, nothing to close.
   } else if (state == XenbusStateClosing || state == XenbusStateClosed || state == XenbusStateUnknown) {
@@ -413,7 +416,10 @@ function deferEnd(d: BlkFront, ref: u32, frame: usize): void {
   d.deferredFrames.push(frame);
 }
 
-/** Ends every deferred grant the backend has let go of; drops the backend watch once none is left. */
+/**
+ * Ends every deferred grant the backend has let go of; drops the backend watch once none is left,
+ * else tries again in 10 ms.
+ */
 function endDeferred(d: BlkFront): void {
   const refs = new Array<u32>(), frames = new Array<usize>();
   for (let i = 0; i < d.deferredRefs.length; i++) {
@@ -427,6 +433,17 @@ function endDeferred(d: BlkFront): void {
     xenbusUnwatchState(d.watch);
     d.watch = 0;
   }
+  // The backend may let go without changing state (a grant copy that was in progress): retry.
+  if (refs.length > 0 && !d.retrying) {
+    d.retrying = true;
+    timerSet(10_000_000, retryDeferred, <usize>d.id);
+  }
+}
+
+function retryDeferred(arg: usize): void {
+  const d = devs[<i32>arg];
+  d.retrying = false;
+  endDeferred(d);
 }
 
 // ---- the kernel's API ------------------------------------------------------------------------

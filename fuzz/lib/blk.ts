@@ -139,6 +139,7 @@ export class BlkLink {
     return readKeys(this.path, ["backend"], onLinkKeys, <usize>this.index);
   }
 
+  /** Attaches the device (again), first noting the grant refs in use for the check after its disconnect. */
   attach(): void {
     if (this.checkRefs) this.baseline = gnttabRefsInUse();
     this.dev = blkfrontAttach(this.vdev, this.cfg, onLinkReady, <usize>this.index);

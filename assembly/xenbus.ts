@@ -258,7 +258,9 @@ function switchState(dev: string, state: XenbusState, depth: i32, done: XsDoneFn
   c.stage = S_START;
   c.done = done;
   c.arg = arg;
-  const rc = xsTransaction(switchBody, onSwitchDone, ptr(c));
+  // Linux's xenbus_switch_state retries EAGAIN for as long as it takes: a state that is never
+  // published leaves the peer waiting for ever.
+  const rc = xsTransaction(switchBody, onSwitchDone, ptr(c), i32.MAX_VALUE);
   if (rc < 0) {
     callPut(c);
     return rc;
@@ -268,7 +270,7 @@ function switchState(dev: string, state: XenbusState, depth: i32, done: XsDoneFn
 
 /**
  * Publishes `state` in `<dev>/state` (a transaction that writes only if the node exists and
- * differs, as Linux's xenbus_switch_state) and calls `done(status, arg)` when finished: 0, or
+ * differs, retried on EAGAIN until it commits, as Linux's xenbus_switch_state) and calls `done(status, arg)` when finished: 0, or
  * the read error (-XEN_ENOENT: the device is gone; nothing written), or a failure to start,
  * write or commit, which also records the error and switches the device to Closing. Returns 0 or
  * -XEN_Exxx (then `done` is never called).

@@ -107,13 +107,13 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
   let reported = false;
   let sys: XenSystem;
   const stopped = new Set<string>();
-  /** Each victim's last three lines, to explain a crash. */
+  /** The victims' and the fuzzer's last three lines, to explain a crash or a run that does not end. */
   const lastLines = new Map<string, string[]>();
   const reports: string[] = [];
   config.onConsole = (line) => {
     spec.config.onConsole?.(line);
-    if (spec.victims.includes(line.domain)) {
-      spec.onVictimLine?.(line);
+    if (spec.victims.includes(line.domain)) spec.onVictimLine?.(line);
+    if (spec.victims.includes(line.domain) || line.domain === spec.fuzzer) {
       const last = lastLines.get(line.domain) ?? [];
       last.push(line.text);
       if (last.length > 3) last.shift();
@@ -156,7 +156,13 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
       }, 100);
     }, () => {});
     during = spec.during ? sys.ready().then(() => spec.during!(sys, ctx)) : Promise.resolve(undefined);
-    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`the run did not end within ${timeoutMs} ms`)), timeoutMs); });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Say where each domain stood: its state and its last lines.
+        const where = sys.stats().map((d) => `${d.name} ${d.reason}${lastLines.has(d.name) ? `: ${lastLines.get(d.name)!.join(" | ")}` : ""}`).join("; ");
+        reject(new Error(`the run did not end within ${timeoutMs} ms (${where})`));
+      }, timeoutMs);
+    });
     result = await Promise.race([sys.done, timeout]);
     add(await Promise.race([during, timeout]));
     if (spec.check) add(spec.check(result));

@@ -98,7 +98,10 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
   // Faults go into the victims (the reference drivers' error paths), not into the fuzzer.
   const faults = ctx.faults ? { ...ctx.faults, domains: spec.faultDomains ?? spec.victims } : spec.config.faults;
   // No event-order trace: a long deterministic run must stay bounded.
-  const config: SystemConfig = { ...spec.config, runner: ctx.runner, seed: ctx.seed, faults, trace: false };
+  // Virtual time is free: a long run may take more than the runner's default hour of it
+  // (the fuzzers' slow persona and verdicts wait in virtual milliseconds).
+  const maxVirtualNs = spec.config.maxVirtualNs ?? BigInt(Math.max(3600, Math.ceil(ctx.steps / 10))) * 1_000_000_000n;
+  const config: SystemConfig = { ...spec.config, runner: ctx.runner, seed: ctx.seed, faults, trace: false, maxVirtualNs };
   // xenstored reports an exception of its own as an internal error (it answers the request and goes on).
   config.onLog = (message) => {
     spec.config.onLog?.(message);

@@ -119,7 +119,7 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
     if (spec.victims.includes(line.domain) || line.domain === spec.fuzzer) {
       const last = lastLines.get(line.domain) ?? [];
       last.push(line.text);
-      if (last.length > 3) last.shift();
+      if (last.length > 6) last.shift();
       lastLines.set(line.domain, last);
     }
     if (line.text.startsWith("fuzz-bad: ")) notes.push(`${line.domain}: ${line.text}`);
@@ -177,7 +177,11 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
     if (watcher) clearInterval(watcher);
   }
   if (result) {
-    if (result.error) { counts.harnessExceptions++; notes.push(`harness: the run stopped: ${result.error}`); }
+    if (result.error) {
+      counts.harnessExceptions++;
+      const where = [...lastLines].map(([name, lines]) => `${name}: ${lines.join(" | ")}`).join("; ");
+      notes.push(`harness: the run stopped: ${result.error} (last lines: ${where})`);
+    }
     const byName = new Map<string, DomainResult>(result.domains.map((d) => [d.name, d]));
     if (result.backend) byName.set("dom0", result.backend);
     for (const v of spec.victims) {
@@ -203,6 +207,8 @@ export async function runFuzzSystem(name: string, ctx: FuzzContext, spec: FuzzSy
       notes.push(`the fuzzer ${spec.fuzzer} did not report (${f ? `${f.reason}${f.message ? `: ${f.message}` : ""}` : "no such domain"})`);
     }
   }
+  // Whatever went wrong, the last lines of the domains involved say where they stood.
+  if (MUST_BE_ZERO.some((k) => counts[k] !== 0)) for (const [name, lines] of lastLines) notes.push(`${name}'s last lines: ${lines.join(" | ")}`);
   const faultsInjected = result ? [...result.domains, ...(result.backend ? [result.backend] : [])].reduce((n, d) => n + d.faults, 0) : 0;
   return { target: name, counts, faults: faultsInjected, notes };
 }

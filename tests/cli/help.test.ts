@@ -31,7 +31,7 @@ describe("xenwasm help COMMAND", () => {
   it("a command it does not know is one line and status 2", () => {
     const r = xenwasm("help", "frob");
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^xenwasm: help: no command 'frob' \(commands: abi, run, bench ring, bench blk, bench net, bench event, init, demo\)\n$/);
+    expect(r.stderr).toMatch(/^xenwasm: help: no command 'frob' \(commands: abi, run, bench ring, bench blk, bench net, bench event, fuzz, init, demo\)\n$/);
   });
 });
 

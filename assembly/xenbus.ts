@@ -66,6 +66,9 @@ class Call {
   intFn: XenbusIntFn | null = null;
   done: XsDoneFn | null = null;
   arg: usize = 0;
+  /** A state switch, and its place in the order switches were asked for (switches of one path run in that order). */
+  isSwitch: bool = false;
+  seq: u32 = 0;
 }
 
 function makeCalls(): StaticArray<Call> {
@@ -89,6 +92,7 @@ function callGet(): Call | null {
 
 function callPut(c: Call): void {
   c.busy = false;
+  c.isSwitch = false;
   c.path = "";
   c.stateFn = null;
   c.intFn = null;
@@ -199,6 +203,9 @@ const S_START: i32 = 0;
 const S_READ: i32 = 1;
 const S_WRITE: i32 = 2;
 const S_END: i32 = 3;
+/** Waiting for an earlier switch of the same path to finish. */
+const S_QUEUED: i32 = 4;
+let switchSeq: u32 = 0;
 
 function switchBody(t: XsTxn): void {
   const c = callOf(t.arg);
@@ -241,6 +248,7 @@ function onSwitchDone(status: i32, arg: usize): void {
   const depth = c.depth;
   const stage = c.stage;
   callPut(c);
+  startNextSwitch(path);
   if (status < 0 && stage != S_READ) {
     const what = stage == S_START ? "starting transaction" : stage == S_WRITE ? "writing new state" : "ending transaction";
     devError(path, status, what);
@@ -249,15 +257,47 @@ function onSwitchDone(status: i32, arg: usize): void {
   if (done !== null) done(status, a);
 }
 
+/** Whether a switch of `path` other than `self` is under way (not queued). */
+function switchUnderWay(path: string, self: Call): bool {
+  for (let i = 0; i < XENBUS_MAX_CALLS; i++) {
+    const c = unchecked(calls[i]);
+    if (c !== self && c.busy && c.isSwitch && c.stage != S_QUEUED && c.path == path) return true;
+  }
+  return false;
+}
+
+/** Starts the earliest switch of `path` queued behind one that just finished. */
+function startNextSwitch(path: string): void {
+  let best: i32 = -1;
+  for (let i = 0; i < XENBUS_MAX_CALLS; i++) {
+    const c = unchecked(calls[i]);
+    // The earliest asked for: seq compared modulo 2^32.
+    if (c.busy && c.isSwitch && c.stage == S_QUEUED && c.path == path && (best < 0 || c.seq - unchecked(calls[best]).seq > 0x80000000)) best = i;
+  }
+  if (best < 0) return;
+  const n = unchecked(calls[best]);
+  n.stage = S_START;
+  const rc = xsTransaction(switchBody, onSwitchDone, ptr(n), i32.MAX_VALUE);
+  if (rc < 0) onSwitchDone(rc, ptr(n));
+}
+
 function switchState(dev: string, state: XenbusState, depth: i32, done: XsDoneFn | null, arg: usize): i32 {
   const c = callGet();
   if (c === null) return -XEN_ENOSPC;
   c.path = dev;
   c.state = state;
   c.depth = depth;
-  c.stage = S_START;
   c.done = done;
   c.arg = arg;
+  c.isSwitch = true;
+  c.seq = ++switchSeq;
+  // Switches of one device publish in the order they were asked for: a late retry of an earlier
+  // one (EAGAIN) must not land after, and undo, a later one (Closed after Initialising).
+  if (switchUnderWay(dev, c)) {
+    c.stage = S_QUEUED;
+    return 0;
+  }
+  c.stage = S_START;
   // Linux's xenbus_switch_state retries EAGAIN for as long as it takes: a state that is never
   // published leaves the peer waiting for ever.
   const rc = xsTransaction(switchBody, onSwitchDone, ptr(c), i32.MAX_VALUE);
@@ -270,7 +310,8 @@ function switchState(dev: string, state: XenbusState, depth: i32, done: XsDoneFn
 
 /**
  * Publishes `state` in `<dev>/state` (a transaction that writes only if the node exists and
- * differs, retried on EAGAIN until it commits, as Linux's xenbus_switch_state) and calls `done(status, arg)` when finished: 0, or
+ * differs, retried on EAGAIN until it commits, as Linux's xenbus_switch_state; switches of one
+ * `dev` publish in the order they were asked for) and calls `done(status, arg)` when finished: 0, or
  * the read error (-XEN_ENOENT: the device is gone; nothing written), or a failure to start,
  * write or commit, which also records the error and switches the device to Closing. Returns 0 or
  * -XEN_Exxx (then `done` is never called).

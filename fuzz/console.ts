@@ -6,9 +6,9 @@
 // memory: -EFAULT); overflow (its ring's out_prod jumped
 // far ahead, or moved backwards, then a notify); flipper (bytes in its ring rewritten after the
 // producer moved past them); storm (notifies on the console port without output). When done it
-// puts its ring back in order (out_prod where the harness consumed to) and reports.
+// waits for the harness to drain its ring (settle) and reports on a line of its own.
 import {
-  boot, evtchnUpcall, evtchnNotify, poweroff, timerSet, NS_PER_MS, console_io, consoleFrame, consolePort, gfnToAddr,
+  boot, evtchnUpcall, evtchnNotify, poweroff, printk, timerSet, NS_PER_MS, console_io, consoleFrame, consolePort, gfnToAddr,
 } from "../assembly/index";
 import { CONSOLEIO_write } from "../assembly/xen/xen";
 import { xencons_interface } from "../assembly/xen/io/console";
@@ -106,11 +106,27 @@ function tick(arg: usize): void {
     timerSet(NS_PER_MS, tick, 0);
     return;
   }
-  // Back in order: nothing pending in the ring, then a newline so the report starts a line.
+  timerSet(NS_PER_MS, settle, 0);
+}
+
+// Ticks (1 ms each) the harness gets to drain what the abuse left in the ring before the report.
+const SETTLE_TICKS: u32 = 20;
+let settled: u32 = 0;
+
+// Back in order before reporting: the ring drained (or, if the harness never catches up, out_prod
+// put back where it consumed to) and a few quiet ticks for output still on its way, then a newline
+// and the report through the ring, so that the report starts a line of its own and no garbage from
+// either path lands inside it.
+function settle(arg: usize): void {
   const cons = atomic.load<u32>(ring + offsetof<xencons_interface>("out_cons"));
-  atomic.store<u32>(ring + offsetof<xencons_interface>("out_prod"), cons);
-  store<u8>(BUF, 0x0a);
-  console_io(CONSOLEIO_write, 1, <i32>BUF);
+  const prod = atomic.load<u32>(ring + offsetof<xencons_interface>("out_prod"));
+  if (++settled < SETTLE_TICKS || (cons != prod && settled < 50 * SETTLE_TICKS)) {
+    if (cons != prod) evtchnNotify(consolePort());
+    timerSet(NS_PER_MS, settle, 0);
+    return;
+  }
+  if (cons != prod) atomic.store<u32>(ring + offsetof<xencons_interface>("out_prod"), cons);
+  printk("");
   fuzzReport();
   poweroff();
 }

@@ -5,8 +5,8 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "./errors.js";
 
-/** One option: its name (without --), the placeholder of its value (none: a flag), and what it does. */
-export interface Opt { name: string; value?: string; help: string }
+/** An option: its name, the value it takes (none for a flag), or for a flag that may take one inline (`--name=VALUE`) that value's name in `optional`, and its help. */
+export interface Opt { name: string; value?: string; optional?: string; help: string }
 
 /** A command: its name ("run", "bench ring"), a one-line summary, its synopsis after the options, what it does, and its options. */
 export interface CommandSpec { name: string; summary: string; args?: string; about: string; options: Opt[]; notes?: string }
@@ -31,6 +31,8 @@ export function tokenize(spec: CommandSpec, argv: string[]): Token[] {
     if (o.value) {
       if (t.value === undefined || (!t.inlineValue && t.value.startsWith("--"))) throw new UsageError(`${spec.name}: ${t.rawName} needs a value`);
       out.push({ kind: "option", name: t.name, value: t.value });
+    } else if (o.optional) {
+      out.push({ kind: "option", name: t.name, value: t.inlineValue ? t.value : undefined });
     } else {
       if (t.inlineValue) throw new UsageError(`${spec.name}: ${t.rawName} takes no value`);
       out.push({ kind: "option", name: t.name });
@@ -42,7 +44,7 @@ export function tokenize(spec: CommandSpec, argv: string[]): Token[] {
 /** The usage text of `spec`: the synopsis, what it does, one entry per option, the notes. */
 export function usage(spec: CommandSpec): string {
   const synopsis = `xenwasm ${spec.name}${spec.options.length ? " [options]" : ""}${spec.args ? ` ${spec.args}` : ""}`;
-  const flag = (o: Opt) => `--${o.name}${o.value ? ` ${o.value}` : ""}`;
+  const flag = (o: Opt) => `--${o.name}${o.value ? ` ${o.value}` : o.optional ? `[=${o.optional}]` : ""}`;
   const width = Math.min(28, Math.max(0, ...spec.options.map((o) => flag(o).length)) + 2);
   const lines = [synopsis, ...wrap(spec.about, 2)];
   if (spec.options.length) lines.push("options:");

@@ -18,8 +18,11 @@ import { SECTOR_SIZE, type DiskSpec } from "../devices/blk.js";
 import type { VifSpec } from "../toolstack/vifs.js";
 import type { UplinkSpec, UplinkStats } from "../devices/uplink.js";
 import { Ctl, DomState } from "../hypervisor/domain.js";
-import { resultOf } from "../runner/common.js";
-import { XS, type XsConnection, type XsMessage, type XsUsage } from "../xenstore/store.js";
+import { cpuUs, resultOf } from "../runner/common.js";
+import { liveMaps, sampleRings, type RingSample } from "../toolstack/rings.js";
+import { writeTraceFile } from "../runner/trace.js";
+import type { XsUsage } from "../xenstore/store.js";
+import { watchStore } from "../xenstore/watch.js";
 
 /** A guest's WebAssembly: a path to its .wasm file, its bytes, or a compiled module. */
 export type WasmSource = string | Uint8Array | WebAssembly.Module;
@@ -85,6 +88,14 @@ export interface SystemConfig {
   keepConsoleLines?: number;
   /** Seeded hypercall fault injection (bindings/hypervisor/faults.ts): `percent` of the chosen calls fail with an error Xen can return. */
   faults?: FaultOptions;
+  /**
+   * Writes the run's trace in the Chrome trace-event format (Perfetto's UI, chrome://tracing) to
+   * this file when the run ends: a track per domain, hypercall and upcall slices, event flows,
+   * ring and grant-map counters, xenbus states (docs/tracing.md).
+   */
+  chromeTrace?: string;
+  /** Time each domain's vCPU in the guest (`stats()`'s cpuUs; on anyway with chromeTrace): the dashboard asks for it. */
+  accounting?: boolean;
 }
 
 /**
@@ -108,6 +119,14 @@ export function abiCmdline(abi: AbiChoice | undefined): string {
 
 function withAbi(cmdline: string, abi: string): string {
   return abi ? (cmdline ? `${cmdline} ${abi}` : abi) : cmdline;
+}
+
+/** One domain as XenSystem.domains() shows it: its counters, plus state, memory, CPU time and grant maps. */
+export interface DomainStatus extends DomainResult {
+  state: "building" | "running" | "shutdown";
+  memBytes: number;
+  cpuUs: number;
+  grantMaps: number;
 }
 
 /** A console line of a domain. */
@@ -183,6 +202,9 @@ function runOptions(config: SystemConfig, output: (line: ConsoleLine) => void, o
   const runner = config.runner ?? "deterministic";
   if (config.spin && runner !== "threads") throw new ConfigError("spin needs the threaded runner");
   if (config.uplink && runner !== "threads") throw new ConfigError("the uplink needs the threaded runner (virtual time cannot wait for a real network)");
+  if (config.chromeTrace !== undefined) {
+    try { accessSync(dirname(config.chromeTrace) || ".", constants.W_OK); } catch { throw new ConfigError(`--trace ${config.chromeTrace}: its directory is not writable`); }
+  }
   const disks = config.disks ?? [];
   if (disks.length > MAX_DISKS) throw new ConfigError(`at most ${MAX_DISKS} disks (xvda..xvdp), not ${disks.length}`);
   const loaded = config.guests.map((g, i) => {
@@ -211,6 +233,7 @@ function runOptions(config: SystemConfig, output: (line: ConsoleLine) => void, o
   }
   return {
     guests, seed: config.seed ?? 1, spin: config.spin, maxVirtualNs: config.maxVirtualNs, trace: config.trace, backend, faults: faultDomains(config.faults, names),
+    traceEvents: config.chromeTrace !== undefined, accounting: config.accounting,
     xenstoreSocket: config.xenstoreSocket, waitForXenstore: config.waitForXenstore,
     output: (line) => {
       const m = /^\[([^\]]*)\] ?(.*)$/s.exec(line);
@@ -238,8 +261,6 @@ export interface HostXenstore {
   /** Checks the store's tree and node accounting (C's check_store); returns the problems found (and repaired). */
   check(): string[];
 }
-
-let nextConn = 1_000_000;
 
 /** The console lines a XenSystem keeps (the most recent); older ones were already given to onConsole. */
 export const MAX_KEPT_CONSOLE_LINES = 100_000;
@@ -278,6 +299,12 @@ export class XenSystem {
     this.done = (async () => {
       const opts = runOptions(config, output, (run) => { this.run = run; config.onReady?.(); resolveStart(run); });
       const r: RunResult = await ((config.runner ?? "deterministic") === "threads" ? runThreaded(opts) : runDeterministic(opts));
+      if (config.chromeTrace !== undefined && r.traceEvents) {
+        const doms = new Map<number, string>([[0, r.backend?.name ?? "dom0"]]);
+        for (const d of r.domains) doms.set(d.domid, d.name);
+        writeTraceFile(config.chromeTrace, [...doms].map(([domid, name]) => ({ domid, name })), r.traceEvents,
+          { runner: config.runner ?? "deterministic", seed: config.seed ?? 1, dropped: r.traceDropped ?? 0 });
+      }
       return { exitCode: r.exitCode, domains: r.domains, backend: r.backend, error: r.error, trace: r.trace, uplink: r.uplink, console: this.lines };
     })();
     this.done.then(() => rejectStart(new Error("the run ended before it started")), rejectStart);
@@ -328,21 +355,7 @@ export class XenSystem {
       write: (path, value) => { store.write(path, value); poke(); },
       rm: (path) => { store.rm(path); poke(); },
       directory: (path) => store.directory(path),
-      watch: (path, fn) => {
-        const token = `host-${nextConn}`;
-        const conn: XsConnection = {
-          id: nextConn++, domid: 0, privileged: true,
-          send: (msg: XsMessage) => {
-            if (msg.type !== XS.WATCH_EVENT) return;
-            const [p] = new TextDecoder().decode(msg.payload).split("\0");
-            fn(p);
-          },
-        };
-        store.connect(conn);
-        const enc = (...parts: string[]) => new TextEncoder().encode(parts.map((p) => p + "\0").join(""));
-        store.request(conn, { type: XS.WATCH, reqId: 1, txId: 0, payload: enc(path, token) });
-        return () => store.disconnect(conn);
-      },
+      watch: (path, fn) => watchStore(store, path, fn),
       usage: (domid) => store.usage(domid),
       check: () => store.check(),
     };
@@ -354,6 +367,28 @@ export class XenSystem {
       const r = resultOf(d);
       return Atomics.load(d.ctl, Ctl.State) === DomState.Shutdown ? r : { ...r, reason: "running" };
     });
+  }
+
+  /**
+   * Every domain now, dom0 first: its state, memory, time on CPU (µs, when the config asked for
+   * `accounting` or a trace), hypercalls, events, grant maps held and ABIs (the dashboard's rows).
+   */
+  domains(): DomainStatus[] {
+    return this.need().hypervisor.domains().map((d) => {
+      const r = resultOf(d);
+      const state = Atomics.load(d.ctl, Ctl.State);
+      return {
+        ...r, reason: state === DomState.Shutdown ? r.reason : "running",
+        state: state === DomState.Shutdown ? "shutdown" : state === DomState.Running ? "running" : "building",
+        memBytes: d.isHost ? 0 : d.bytes, cpuUs: cpuUs(d), grantMaps: liveMaps(d),
+      };
+    });
+  }
+
+  /** Every ring of every guest now (console, xenstore, each vbd and vif queue): indices and what is outstanding. */
+  rings(): RingSample[] {
+    const run = this.need();
+    return sampleRings(run.hypervisor, run.xenstored);
   }
 
   /** Asks guest `domain` (name or domid) to shut down the PV way: writes its control/shutdown. */

@@ -114,6 +114,14 @@ export const enum Ctl {
   FaultPercent = 151,
   FaultRng = 152,
   Faults = 153,
+  /** Trace (runner/trace.ts): events sent to this domain while tracing (senders' threads), and those its upcalls ended. */
+  TraceSent = 154,
+  TraceDelivered = 155,
+  /** Time this domain's vCPU spent in the guest, in µs, low and high 32 bits (kept while the run accounts it: trace or dashboard). */
+  CpuUsLo = 156,
+  CpuUsHi = 157,
+  /** Grant mappings this domain holds now (its maptrack's live entries). */
+  LiveMaps = 158,
   Size = 160,
 }
 

@@ -162,11 +162,17 @@ export function sendPort(hv: Hypervisor, caller: Domain, port: number): number {
   switch (portState(caller, port)) {
     case Ecs.Interdomain: {
       const r = hv.domain(portWord(caller, port, 1));
-      if (r) r.setPending(portWord(caller, port, 2));
+      if (r) {
+        hv.tracer?.sendFlow(caller, r);
+        r.setPending(portWord(caller, port, 2));
+      }
       hv.hooks.trace?.(`send ${caller.domid}:${port} -> ${portWord(caller, port, 1)}:${portWord(caller, port, 2)}`);
       return 0;
     }
-    case Ecs.Ipi: caller.setPending(port); return 0;
+    case Ecs.Ipi:
+      hv.tracer?.sendFlow(caller, caller);
+      caller.setPending(port);
+      return 0;
     case Ecs.Unbound: return 0;
     default: return E.INVAL;
   }

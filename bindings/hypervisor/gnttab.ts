@@ -401,6 +401,7 @@ function mapGrantRef(hv: Hypervisor, d: Domain, a: number): void {
     d.maps[handle * MAP_WORDS + 2] = ref;
     d.maps[handle * MAP_WORDS + 3] = acqFrame;
     Atomics.store(d.maps, handle * MAP_WORDS, mflags);
+    Atomics.add(d.ctl, Ctl.LiveMaps, 1);
     d.w32(a + MAP.handle, handle);
     d.w64(a + MAP.dev_bus_addr, flags & GNTMAP_device_map ? DEV_BUS_BASE + handle * PAGE_SIZE : 0);
     hv.hooks.trace?.(`map ${d.domid} <- ${g.domid}:${ref} h${handle}${writable ? " rw" : " ro"}`);
@@ -423,6 +424,7 @@ export function unmapHandle(hv: Hypervisor, d: Domain, handle: number): number {
     const mflags = Atomics.load(d.maps, handle * MAP_WORDS);
     if (!(mflags & MAP_LIVE)) return GNTST.bad_handle;
     Atomics.store(d.maps, handle * MAP_WORDS, 0);
+    Atomics.sub(d.ctl, Ctl.LiveMaps, 1);
     if (granter) unpin(granter, d.maps[handle * MAP_WORDS + 2], (mflags & MAP_WRITABLE) !== 0);
     putHandle(d, handle);
     hv.hooks.trace?.(`unmap ${d.domid} h${handle}`);

@@ -3,6 +3,7 @@
 // state through `Hypervisor`; `guestImports` binds them into a guest's `xen` import module.
 import { k } from "../abi/layout.js";
 import { Ctl, DomState, Domain, GuestFault, type DomainDescriptor } from "./domain.js";
+import type { Tracer } from "../runner/trace.js";
 
 /** What a runner provides to the hypercalls that depend on scheduling or output. */
 export interface RunnerHooks {
@@ -31,6 +32,10 @@ const DOMID_SELF = k("DOMID_SELF");
 /** One thread's hypervisor: domain views by domid plus the runner hooks. */
 export class Hypervisor {
   private readonly doms = new Map<number, Domain>();
+  /** This thread's trace recorder while the run is traced (runner/trace.ts); set before any guest is instantiated. */
+  tracer: Tracer | undefined = undefined;
+  /** Whether entries into guests are timed into Ctl.CpuUs (on while traced or watched by the dashboard). */
+  accounting = false;
   constructor(readonly hooks: RunnerHooks) {}
 
   /** Adds (or refreshes) a domain from its descriptor and returns this thread's view. */

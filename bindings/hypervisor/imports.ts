@@ -14,6 +14,7 @@ import { deviceImports, type BlockDevice } from "../devices/blk.js";
 import { netDeviceImports, type PcapWriter } from "../devices/net.js";
 import type { UplinkQueues } from "../devices/uplink.js";
 import { xenVersion } from "./version.js";
+import { tracedHypercall } from "../runner/trace.js";
 
 /** Reads an AssemblyScript string (UTF-16, byte length at ptr-4) from guest memory, bounded. */
 export function readAsString(d: Domain, ptr: number): string {
@@ -34,7 +35,7 @@ export interface HostDevices { disks: BlockDevice[]; capture?: PcapWriter; uplin
 export function guestImports(hv: Hypervisor, d: Domain, devices: HostDevices = { disks: [] }, log?: (line: string) => void): WebAssembly.Imports {
   // Only the domain's own thread counts its hypercalls (others read the count once it is done).
   const n = () => d.ctl[Ctl.Hypercalls]++;
-  return {
+  const imports = {
     env: {
       memory: d.desc.memory!,
       abort(msg: number, file: number, line: number, col: number): never {
@@ -62,4 +63,12 @@ export function guestImports(hv: Hypervisor, d: Domain, devices: HostDevices = {
     },
     dev: { ...deviceImports(hv, d, devices.disks, log), ...netDeviceImports(hv, d, devices.capture, devices.uplink) },
   };
+  // Traced: each hypercall (not rdtsc, and not the mapped-grant accesses, which are memory
+  // accesses on real Xen) is a slice on the domain's track.
+  const tr = hv.tracer;
+  if (tr) {
+    const xen = imports.xen as Record<string, (...a: number[]) => number | bigint>;
+    for (const name of Object.keys(xen)) if (name !== "rdtsc" && (name === "grant_table_op" || !name.startsWith("grant_"))) xen[name] = tracedHypercall(tr, d, name, xen[name]);
+  }
+  return imports;
 }

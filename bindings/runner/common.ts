@@ -12,6 +12,7 @@ import type { DiskSpec } from "../devices/blk.js";
 import type { VifAttach } from "../toolstack/vifs.js";
 import type { UplinkSpec, UplinkStats } from "../devices/uplink.js";
 import type { Xenstored } from "../xenstore/xenstored.js";
+import type { TraceEvent } from "./trace.js";
 
 /** One guest to run: its compiled module and domain settings. */
 export interface GuestSpec { module: WebAssembly.Module; name: string; cmdline: string; memMiB: number }
@@ -47,6 +48,10 @@ export interface RunOptions {
   backend?: BackendSpec;
   /** Seeded fault injection (faults.ts) in the domains listed (every domain when `domids` is absent). */
   faults?: { seed: number; percent: number; domids?: number[] };
+  /** Record the run's trace in the Chrome trace-event format (trace.ts) into the result's `traceEvents`. */
+  traceEvents?: boolean;
+  /** Time each domain's vCPU in the guest (Ctl.CpuUs; on anyway while traced): the dashboard shows it. */
+  accounting?: boolean;
 }
 
 /** Arms fault injection in `domains` as `opts.faults` asks (nothing when it does not). */
@@ -90,6 +95,9 @@ export interface RunResult {
   backend?: DomainResult;
   /** What the uplink counted, when the run had one. */
   uplink?: UplinkStats;
+  /** The Chrome trace's events (RunOptions.traceEvents), and how many did not fit. */
+  traceEvents?: TraceEvent[];
+  traceDropped?: number;
 }
 
 /** Turns shutdown reasons into the CLI's exit status: 0 when every guest powered off. */
@@ -154,7 +162,12 @@ export type Entry = { kind: "ok" } | { kind: "exit"; reason: number; message: st
  * Calls `fn` (a guest export) for `d` after publishing the time. A trap or abort crashes the
  * domain; SCHEDOP_shutdown ends it. Errors of the harness itself propagate.
  */
-export function enter(hv: Hypervisor, d: Domain, fn: () => void): Entry {
+export function enter(hv: Hypervisor, d: Domain, fn: () => void, what: "start" | "upcall" = "upcall"): Entry {
+  return hv.accounting ? enterAccounted(hv, d, fn, what) : enterGuest(hv, d, fn);
+}
+
+/** enter() without accounting: the pvclock refresh and the guest's code, its exits and traps caught. */
+function enterGuest(hv: Hypervisor, d: Domain, fn: () => void): Entry {
   // The pvclock is published when shared_info is mapped (memory.ts) and refreshed every
   // TIME_REFRESH entries: in between a guest's time stays exact, as its pvclock read scales the
   // rdtsc import's delta from tsc_timestamp 1:1 (a pair published earlier is as valid as a new
@@ -174,6 +187,34 @@ export function enter(hv: Hypervisor, d: Domain, fn: () => void): Entry {
     }
     throw e;
   }
+}
+
+/**
+ * enter() for a traced or watched run: the entry is timed into the domain's Ctl.CpuUs and, when
+ * traced, is a slice ("start" or "upcall") on its track that ends the flows of the events sent
+ * to it since its last upcall.
+ */
+function enterAccounted(hv: Hypervisor, d: Domain, fn: () => void, what: "start" | "upcall"): Entry {
+  const tr = hv.tracer;
+  const t0 = tr?.tick() ?? 0;
+  const flows = tr?.deliverFlows(d) ?? 0;
+  const c0 = performance.now();
+  const nested = tr?.running.has(d.domid) ?? false;
+  tr?.running.add(d.domid);
+  try {
+    return enterGuest(hv, d, fn);
+  } finally {
+    if (!nested) tr?.running.delete(d.domid);
+    const us = Math.round((performance.now() - c0) * 1000) + (d.ctl[Ctl.CpuUsLo] >>> 0);
+    d.ctl[Ctl.CpuUsLo] = us % 2 ** 32;
+    d.ctl[Ctl.CpuUsHi] += Math.floor(us / 2 ** 32);
+    tr?.slice(d.domid, what, "vcpu", t0, tr.tick(), flows ? { events: flows } : undefined);
+  }
+}
+
+/** Time domain `d`'s vCPU spent in the guest so far, in µs (while the run accounts it). */
+export function cpuUs(d: Domain): number {
+  return (d.ctl[Ctl.CpuUsHi] >>> 0) * 2 ** 32 + (d.ctl[Ctl.CpuUsLo] >>> 0);
 }
 
 /** Releases what a dead domain holds: its ports (peers' ends become unbound) and its mappings. */

@@ -13,6 +13,7 @@ import { PcapWriter } from "../devices/net.js";
 import { attachVifs } from "../toolstack/vifs.js";
 import { introduceDomain, releaseDomain } from "../toolstack/xenstore.js";
 import { Xenstored } from "../xenstore/xenstored.js";
+import { Tracer, sampleCounters, traceXenbusStates } from "./trace.js";
 import { ConsoleLines, armRunFaults, enter, exitCodeOf, resultOf, rng, teardown, type DomainResult, type RunOptions, type RunResult } from "./common.js";
 
 /** Virtual time one entry into a guest costs, so that time moves while domains run. */
@@ -23,6 +24,9 @@ interface Guest { dom: Domain; start: () => void; upcall: () => void; started: b
 
 /** Raised when every live domain waits with nothing pending and no timer armed. */
 class Deadlock extends Error {}
+
+/** Virtual time between two samples of the trace's counters (rings, grant maps). */
+export const SAMPLE_NS = 100_000n;
 
 /** Guest steps between two yields to the event loop (socket clients are served there). */
 export const STEPS_PER_YIELD = 256;
@@ -56,6 +60,10 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
     trace: opts.trace === false ? undefined : (line) => trace.push(`${now} ${line}`),
   };
   const hv = new Hypervisor(hooks);
+  // The Chrome trace: on the virtual clock, so the same seed gives the same file.
+  const tracer = opts.traceEvents ? new Tracer(() => now) : undefined;
+  hv.tracer = tracer;
+  hv.accounting = tracer !== undefined || opts.accounting === true;
   const be = opts.backend;
   if (be?.uplink) throw new Error("the uplink needs the threaded runner: virtual time cannot wait for a real network");
   const dom0 = be ? createDom0(hv, { name: be.name, memMiB: be.memMiB, cmdline: be.cmdline }) : createHostDom0(hv);
@@ -85,7 +93,12 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
   const domUs = guests.filter((g) => g.dom.domid !== 0);
 
   /** Runs domain 0's services: xenstored answers the rings that were kicked. */
-  const serviceDom0 = () => { while (xsd.service()) { /* replies may unblock more requests */ } };
+  const serviceAll = () => { let worked = false; while (xsd.service()) worked = true; return worked; };
+  const serviceDom0 = tracer ? () => { tracer.service("xenstored", serviceAll); } : serviceAll;
+  // Counters are sampled every SAMPLE_NS of virtual time (the same seed, the same samples).
+  const sampled = new Map<string, number>();
+  let nextSample = 0n;
+  const unwatch = tracer ? traceXenbusStates(tracer, xsd) : () => {};
 
   const finish = (g: Guest, message?: string) => {
     g.done = true;
@@ -128,12 +141,16 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
     onStack.add(g.dom);
     let r;
     try {
-      r = enter(hv, g.dom, first ? g.start : g.upcall);
+      r = enter(hv, g.dom, first ? g.start : g.upcall, first ? "start" : "upcall");
     } finally {
       onStack.delete(g.dom);
     }
     drainConsoleRing(hv, g.dom);
     serviceDom0();
+    if (tracer && now >= nextSample) {
+      sampleCounters(tracer, hv, xsd, sampled);
+      nextSample = now + SAMPLE_NS;
+    }
     if (r.kind === "exit" || g.dom.state === DomState.Shutdown) finish(g, r.kind === "exit" ? r.message : "shut down");
     // Domain 0 going down takes the host with it: every guest ends (crashed) too.
     if (g.done && g.dom.domid === 0) for (const o of domUs) if (!o.done) hv.shutdown(o.dom, k("SHUTDOWN_crash"));
@@ -167,6 +184,7 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
     // The guests are gone: the backend domain powers off with them (xl shutdown of the host).
     for (const g of backend) if (!g.done) { hv.shutdown(g.dom, k("SHUTDOWN_poweroff")); finish(g, "the run ended"); }
   } finally {
+    unwatch();
     xsd.close();
     disks.forEach((d) => d.close());
     capture?.close();
@@ -174,5 +192,5 @@ export async function runDeterministic(opts: RunOptions): Promise<RunResult> {
   const crashed0 = backend.filter((g) => g.done && g.dom.ctl[Ctl.Reason] === k("SHUTDOWN_crash")).map((g) => resultOf(g.dom, g.message));
   const domains: DomainResult[] = [...crashed0, ...domUs.map((g) => (g.done ? resultOf(g.dom, g.message) : { ...resultOf(g.dom), reason: "running" }))];
   const backendResult = backend.length ? resultOf(dom0, backend[0].message) : undefined;
-  return { domains, exitCode: exitCodeOf(domains, error), trace, error, backend: backendResult };
+  return { domains, exitCode: exitCodeOf(domains, error), trace, error, backend: backendResult, traceEvents: tracer?.drain(), traceDropped: tracer?.dropped };
 }

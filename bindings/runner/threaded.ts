@@ -15,9 +15,12 @@ import { UdpUplink, UplinkQueues, VIRQ_NET_UPLINK } from "../devices/uplink.js";
 import { Xenstored } from "../xenstore/xenstored.js";
 import { ConsoleLines, armRunFaults, exitCodeOf, resultOf, type DomainResult, type RunOptions, type RunResult } from "./common.js";
 import type { WorkerData, WorkerMessage } from "./worker.js";
+import { HARNESS_TID, Tracer, sampleCounters, traceXenbusStates, type TraceEvent } from "./trace.js";
 
 /** How often the console daemon drains rings when no console event woke it (ms). */
 export const CONSOLE_POLL_MS = 20;
+/** How often the trace's counters (rings, grant maps) are sampled (ms). */
+export const SAMPLE_MS = 5;
 /** Idle detection: every live domain asleep with nothing pending and no timer for this long. */
 export const IDLE_CHECK_MS = 250, IDLE_CHECKS = 4;
 
@@ -34,6 +37,13 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
     seed: () => opts.seed,
   };
   const hv = new Hypervisor(hooks);
+  // The Chrome trace: this thread records the harness's services and samples; each vCPU thread
+  // records its own domain and posts its events here in batches.
+  const tracer = opts.traceEvents ? new Tracer(hooks.now) : undefined;
+  if (tracer) tracer.tid = HARNESS_TID;
+  hv.tracer = tracer;
+  const traced: TraceEvent[] = [];
+  let traceDropped = 0;
   const be = opts.backend;
   const dom0 = be ? createDom0(hv, { name: be.name, memMiB: be.memMiB, cmdline: be.cmdline }) : createHostDom0(hv);
   const xsd = new Xenstored(hv, dom0, opts.log);
@@ -69,8 +79,16 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
   let error: string | undefined;
 
   // Domain 0's user space on this thread: consoles and xenstored.
-  const drainAll = () => { vcpus.forEach((v) => drainConsoleRing(hv, v.dom)); while (xsd.service()) { /* more may follow */ } };
+  const serviceAll = () => { let worked = false; while (xsd.service()) worked = true; return worked; };
+  const drainAll = () => {
+    vcpus.forEach((v) => drainConsoleRing(hv, v.dom));
+    if (tracer) tracer.service("xenstored", serviceAll);
+    else serviceAll();
+  };
   const timer = setInterval(drainAll, CONSOLE_POLL_MS);
+  const sampled = new Map<string, number>();
+  const sampler = tracer ? setInterval(() => sampleCounters(tracer, hv, xsd, sampled), SAMPLE_MS) : undefined;
+  const unwatch = tracer ? traceXenbusStates(tracer, xsd) : () => {};
   // Events on dom0's user ports (console, xenstore) wake the daemons up.
   let stopped = false;
   (async () => {
@@ -108,6 +126,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
       domid: d.domid, module, domains: descriptors, epochNs, wallNs, seed: opts.seed, spin: opts.spin ?? false,
       disks: d.domid === 0 && be ? be.disks : [], pcap: d.domid === 0 ? be?.pcap : undefined,
       uplink: d.domid === 0 ? uplink?.queues.buffer : undefined,
+      trace: tracer !== undefined, accounting: tracer !== undefined || opts.accounting === true,
     };
     const w = new Worker(fileURLToPath(workerUrl), { workerData: wd });
     workers.push(w);
@@ -115,6 +134,7 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
     w.on("message", (m: WorkerMessage) => {
       if (m.type === "console") { lines.write(m.domid, d.name, m.bytes); return; }
       if (m.type === "log") { opts.log(m.message); return; }
+      if (m.type === "trace") { for (const e of m.events) traced.push(e); traceDropped += m.dropped; return; }
       drainConsoleRing(hv, d);
       lines.flush(d.domid, d.name);
       if (d.domid !== 0) releaseDomain(xsd, d);
@@ -147,9 +167,16 @@ export async function runThreaded(opts: RunOptions): Promise<RunResult> {
   await uplink?.close();
   clearInterval(timer);
   clearInterval(watchdog);
+  clearInterval(sampler);
   xsd.close();
   drainAll();
+  if (tracer) sampleCounters(tracer, hv, xsd, sampled);
+  unwatch();
   const crashed0 = be && results.get(0)?.reason === "crash" ? [results.get(0)!] : [];
   const domains = [...crashed0, ...doms.map((d) => results.get(d.domid)!)];
-  return { domains, exitCode: exitCodeOf(domains, error), trace: [], error, backend: be ? results.get(0) : undefined, uplink: uplink?.queues.stats() };
+  const traceEvents = tracer ? [...traced, ...tracer.drain()] : undefined;
+  return {
+    domains, exitCode: exitCodeOf(domains, error), trace: [], error, backend: be ? results.get(0) : undefined, uplink: uplink?.queues.stats(),
+    traceEvents, traceDropped: tracer ? traceDropped + tracer.dropped : undefined,
+  };
 }

@@ -9,14 +9,17 @@ import { enter, teardown } from "./common.js";
 import { openDisk, type DiskSpec } from "../devices/blk.js";
 import { PcapWriter } from "../devices/net.js";
 import { UplinkQueues } from "../devices/uplink.js";
+import { Tracer, type TraceEvent } from "./trace.js";
 
 /** What the main thread hands a worker. */
-export interface WorkerData { domid: number; module: WebAssembly.Module; domains: DomainDescriptor[]; epochNs: bigint; wallNs: bigint; seed: number; spin: boolean; disks: DiskSpec[]; pcap?: string; /** dom0: the shared queues of the run's uplink. */ uplink?: SharedArrayBuffer }
+export interface WorkerData { domid: number; module: WebAssembly.Module; domains: DomainDescriptor[]; epochNs: bigint; wallNs: bigint; seed: number; spin: boolean; disks: DiskSpec[]; pcap?: string; /** dom0: the shared queues of the run's uplink. */ uplink?: SharedArrayBuffer;
+  /** Record this domain's Chrome trace events (posted in batches); time its vCPU in the guest. */ trace: boolean; accounting: boolean }
 
 /** Messages a worker posts to the main thread. */
 export type WorkerMessage =
   | { type: "console"; domid: number; bytes: Uint8Array }
   | { type: "log"; domid: number; message: string }
+  | { type: "trace"; domid: number; events: TraceEvent[]; dropped: number }
   | { type: "exit"; domid: number; message?: string }
   | { type: "error"; domid: number; message: string };
 
@@ -62,6 +65,11 @@ const hooks: RunnerHooks = {
 const hv = new Hypervisor(hooks);
 for (const desc of data.domains) hv.attach(desc);
 const d = hv.domain(data.domid)!;
+// Traced: the events go to the main thread in batches, and the rest before the exit message.
+const tracer = data.trace ? new Tracer(now, (events) => post({ type: "trace", domid: d.domid, events, dropped: 0 })) : undefined;
+hv.tracer = tracer;
+hv.accounting = data.accounting;
+const flushTrace = () => { if (tracer) { tracer.drain(); post({ type: "trace", domid: d.domid, events: [], dropped: tracer.dropped }); } };
 // Host disks are opened on the thread of the domain that drives them (dom0's).
 const disks = data.disks.map(openDisk);
 // The capture is written by dom0's thread too, with wall-clock timestamps.
@@ -70,7 +78,7 @@ try {
   const inst = new WebAssembly.Instance(data.module, guestImports(hv, d, { disks, capture, uplink: data.uplink ? new UplinkQueues(data.uplink) : undefined }, (message) => post({ type: "log", domid: d.domid, message })));
   const ex = inst.exports as { xen_start: (a: number) => void; xen_upcall: () => void };
   Atomics.store(d.ctl, Ctl.State, DomState.Running);
-  let r = enter(hv, d, () => ex.xen_start(4096));
+  let r = enter(hv, d, () => ex.xen_start(4096), "start");
   publishWallclock(d, data.wallNs);
   while (r.kind === "ok" && d.state !== DomState.Shutdown) {
     if (Atomics.load(d.ctl, Ctl.TimerArmed)) fireTimerIfDue(d, now()); // the clock only when a timer is armed
@@ -98,10 +106,12 @@ try {
   teardown(hv, d);
   disks.forEach((b) => b.close());
   capture?.close();
+  flushTrace();
   post({ type: "exit", domid: d.domid, message: r.kind === "exit" ? r.message : "shut down by another domain" });
 } catch (e) {
   teardown(hv, d);
   disks.forEach((b) => b.close());
   capture?.close();
+  flushTrace();
   post({ type: "error", domid: d.domid, message: (e as Error).stack ?? String(e) });
 }

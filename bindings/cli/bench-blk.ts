@@ -1,6 +1,7 @@
 // `xenwasm bench blk`: blkfront against dom0's blkback over a RAM disk (bindings/bench/blk.ts),
 // with a progressive table or JSON.
-import { benchOutput, median, si, ROOT } from "../bench/common.js";
+import { benchOutput, loadNote, median, si, ROOT } from "../bench/common.js";
+import { BLK_REPORT, benchReportHtml, blkSeries, openReport, reportMeta } from "../bench/html.js";
 import { BLK_WORKLOADS, runBlkWorkload, type BlkResult, type BlkWorkload } from "../bench/blk.js";
 import { optionParsers } from "./args.js";
 import { fioUnavailable, runFio, type FioEngine } from "../bench/fio.js";
@@ -22,6 +23,7 @@ export const BENCH_BLK_SPEC: CommandSpec = {
     { name: "fio-seconds", value: "N", help: "seconds of each fio run (Linux's own block path on a tmpfs file, psync and io_uring; default 2)" },
     { name: "no-fio", help: "no fio measurement" },
     { name: "json", help: "a JSON array on stdout" },
+    { name: "html", value: "FILE", help: "also write the results as one self-contained HTML page (table and SVG charts, no external resources) to FILE" },
   ],
 };
 
@@ -29,13 +31,13 @@ export const BENCH_BLK_SPEC: CommandSpec = {
 export const BENCH_BLK_USAGE = usage(BENCH_BLK_SPEC);
 
 /** The parsed options of `xenwasm bench blk`. */
-export interface BenchBlkArgs { workloads: BlkWorkload[]; modes: Array<"poll" | "event">; ops: number; runs: number; diskMiB: number; front: string; back: string; json: boolean; fioSeconds: number | null }
+export interface BenchBlkArgs { workloads: BlkWorkload[]; modes: Array<"poll" | "event">; ops: number; runs: number; diskMiB: number; front: string; back: string; json: boolean; fioSeconds: number | null; html: string | null }
 
 const { fail, number, words } = optionParsers("bench blk");
 
 /** Parses the arguments of `xenwasm bench blk`; throws UsageError with one line. */
 export function parseBenchBlkArgs(argv: string[]): BenchBlkArgs {
-  const a: BenchBlkArgs = { workloads: BLK_WORKLOADS, modes: ["poll", "event"], ops: 200_000, runs: 3, diskMiB: 256, front: "", back: "", json: false, fioSeconds: 2 };
+  const a: BenchBlkArgs = { workloads: BLK_WORKLOADS, modes: ["poll", "event"], ops: 200_000, runs: 3, diskMiB: 256, front: "", back: "", json: false, fioSeconds: 2, html: null };
   for (const t of tokenize(BENCH_BLK_SPEC, argv)) {
     if (t.kind === "positional") { fail(`unexpected argument '${t.value}'`); continue; }
     const arg = `--${t.name}`, v = t.value!;
@@ -52,6 +54,7 @@ export function parseBenchBlkArgs(argv: string[]): BenchBlkArgs {
       case "fio-seconds": a.fioSeconds = number(arg, v, 1, 60); break;
       case "no-fio": a.fioSeconds = null; break;
       case "json": a.json = true; break;
+      case "html": a.html = v; break;
     }
   }
   for (const w of a.workloads) if (w.bs > a.diskMiB << 20) fail(`--disk-mib ${a.diskMiB} is smaller than one ${w.bs}-byte block`);
@@ -81,13 +84,28 @@ const COLUMNS = [
 /** Runs `xenwasm bench blk` with `argv`; returns the exit status. */
 export async function benchBlkCommand(argv: string[]): Promise<number> {
   const a = parseBenchBlkArgs(argv);
+  // A wrong --html path fails here, before anything is measured.
+  const report = a.html === null ? null : openReport(a.html, fail);
+  const meta = reportMeta(["bench", "blk", ...argv]), notes = [loadNote()].filter((n): n is string => n !== null);
+  try {
+    const rows = await measureBlk(a, notes);
+    report?.write(benchReportHtml("xenwasm bench blk", meta, blkSeries(rows), { ...BLK_REPORT, notes, raw: rows }));
+    return 0;
+  } catch (e) {
+    report?.abandon();
+    throw e;
+  }
+}
+
+/** Runs the workloads of `a` (fio first), printing the table or the JSON; returns the rows and adds what was not measured to `notes`. */
+async function measureBlk(a: BenchBlkArgs, notes: string[]): Promise<BlkRow[]> {
   const { err, table } = benchOutput("bench blk", COLUMNS, a.json, [18, 5, 7, 4, 8, 6]);
   const rows: BlkRow[] = [];
   // Linux's own path on the same workloads (4 KiB random I/O), once per workload: the median of --runs.
   const fio = new Map<string, { psync: number; io_uring: number }>();
   if (a.fioSeconds !== null) {
     const why = fioUnavailable();
-    if (why) err(`xenwasm: bench blk: fio is not measured: ${why}`);
+    if (why) { err(`xenwasm: bench blk: fio is not measured: ${why}`); notes.push(`fio is not measured: ${why}`); }
     else for (const w of a.workloads.filter((x) => x.bs === 4096)) {
       const runs = (engine: FioEngine) => median(Array.from({ length: a.runs }, () => runFio(w, engine, a.diskMiB, a.fioSeconds!)));
       const f = { psync: runs("psync"), io_uring: runs("io_uring") };
@@ -118,5 +136,5 @@ export async function benchBlkCommand(argv: string[]): Promise<number> {
     table.row(row);
   }
   if (a.json) process.stdout.write(JSON.stringify(rows, null, 2) + "\n");
-  return 0;
+  return rows;
 }

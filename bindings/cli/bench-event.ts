@@ -1,6 +1,7 @@
 // `xenwasm bench event`: event-channel round trips between two domains beside the native C
 // reference of the same hand-off (bindings/bench/event.ts), with a progressive table or JSON.
-import { benchOutput, si } from "../bench/common.js";
+import { benchOutput, loadNote, si } from "../bench/common.js";
+import { EVENT_REPORT, benchReportHtml, eventSeries, openReport, reportMeta } from "../bench/html.js";
 import { NativeError } from "../bench/native.js";
 import { EventBenchError, benchEvent, type EventAbi, type EventConfig, type EventImpl, type EventMode, type EventResult } from "../bench/event.js";
 import { optionParsers } from "./args.js";
@@ -18,6 +19,7 @@ export const BENCH_EVENT_SPEC: CommandSpec = {
     { name: "impl", value: "xenwasm|native-c", help: "which implementations run (default both)" },
     { name: "evtchn", value: "fifo|2l", help: "the event-channel ABI of xenwasm's domains: FIFO (the SDK's default) and/or 2-level (default both)" },
     { name: "json", help: "a JSON array on stdout" },
+    { name: "html", value: "FILE", help: "also write the results as one self-contained HTML page (table and SVG charts, no external resources) to FILE" },
   ],
 };
 
@@ -27,8 +29,9 @@ export const BENCH_EVENT_USAGE = usage(BENCH_EVENT_SPEC);
 const { fail, number, words } = optionParsers("bench event");
 
 /** Parses the arguments of `xenwasm bench event`; throws UsageError with one line. */
-export function parseBenchEventArgs(argv: string[]): { configs: EventConfig[]; runs: number; impls: EventImpl[]; json: boolean } {
+export function parseBenchEventArgs(argv: string[]): { configs: EventConfig[]; runs: number; impls: EventImpl[]; json: boolean; html: string | null } {
   let modes: EventMode[] = ["event", "spin"], impls: EventImpl[] = ["native-c", "xenwasm"], roundTrips = 100_000, runs = 3, json = false;
+  let html: string | null = null;
   let abis: EventAbi[] = ["fifo", "2l"];
   for (const t of tokenize(BENCH_EVENT_SPEC, argv)) {
     if (t.kind === "positional") { fail(`unexpected argument '${t.value}'`); continue; }
@@ -40,10 +43,11 @@ export function parseBenchEventArgs(argv: string[]): { configs: EventConfig[]; r
       case "impl": impls = words(arg, v, ["native-c", "xenwasm"] as const); break;
       case "evtchn": abis = words(arg, v, ["fifo", "2l"] as const); break;
       case "json": json = true; break;
+      case "html": html = v; break;
     }
   }
   impls = (["native-c", "xenwasm"] as const).filter((i) => impls.includes(i));
-  return { configs: modes.flatMap((mode) => abis.map((evtchn) => ({ mode, roundTrips, evtchn }))), runs, impls, json };
+  return { configs: modes.flatMap((mode) => abis.map((evtchn) => ({ mode, roundTrips, evtchn }))), runs, impls, json, html };
 }
 
 const COLUMNS = [
@@ -61,15 +65,20 @@ const COLUMNS = [
 /** Runs `xenwasm bench event` with `argv`; returns the exit status. */
 export async function benchEventCommand(argv: string[]): Promise<number> {
   const a = parseBenchEventArgs(argv);
+  // A wrong --html path fails here, before anything is measured.
+  const report = a.html === null ? null : openReport(a.html, fail);
+  const meta = reportMeta(["bench", "event", ...argv]), notes = [loadNote()].filter((n): n is string => n !== null);
   const { err, table } = benchOutput("bench event", COLUMNS, a.json, [8, 5, 6]);
   const results = await benchEvent(a, (p) => {
-    if (p.kind === "note") err(`xenwasm: bench event: ${p.message}`);
+    if (p.kind === "note") { err(`xenwasm: bench event: ${p.message}`); notes.push(p.message); }
     else if (p.kind === "run") err(`xenwasm: bench event: ${p.impl} ${p.cfg.mode}${p.impl === "xenwasm" ? ` ${p.cfg.evtchn}` : ""}: run ${p.run}/${p.runs}: ${((p.sample.seconds * 1e6) / p.sample.roundTrips).toFixed(3)} us per round trip`);
     else table.row(p.result);
   }).catch((e: Error) => {
+    report?.abandon();
     if (e instanceof EventBenchError || e instanceof NativeError) throw new Error(`bench event: ${e.message}`);
     throw e;
   });
   if (a.json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+  report?.write(benchReportHtml("xenwasm bench event", meta, eventSeries(results), { ...EVENT_REPORT, notes, raw: results }));
   return 0;
 }

@@ -1,6 +1,7 @@
 // `xenwasm bench net`: frames through netfront, netback and dom0's switch (bindings/bench/net.ts)
 // beside the native C reference and Linux's veth path, with a progressive table or JSON.
-import { benchOutput, si } from "../bench/common.js";
+import { benchOutput, loadNote, si } from "../bench/common.js";
+import { NET_REPORT, benchReportHtml, netSeries, openReport, reportMeta } from "../bench/html.js";
 import { NET_DEFAULT_FRAMES, benchNet, type NetConfig, type NetImpl, type NetMode, type NetResult, type NetSize, type NetWorkload } from "../bench/net.js";
 import { optionParsers } from "./args.js";
 import { tokenize, usage, type CommandSpec } from "./options.js";
@@ -21,6 +22,7 @@ export const BENCH_NET_SPEC: CommandSpec = {
     { name: "linux-seconds", value: "N", help: "seconds of each iperf3 run on the veth path (default 3)" },
     { name: "no-linux", help: "no Linux measurement" },
     { name: "json", help: "a JSON array on stdout" },
+    { name: "html", value: "FILE", help: "also write the results as one self-contained HTML page (table and SVG charts, no external resources) to FILE" },
   ],
 };
 
@@ -28,7 +30,7 @@ export const BENCH_NET_SPEC: CommandSpec = {
 export const BENCH_NET_USAGE = usage(BENCH_NET_SPEC);
 
 /** The parsed options of `xenwasm bench net`. */
-export interface BenchNetArgs { configs: NetConfig[]; runs: number; impls: NetImpl[]; linuxSeconds: number | null; json: boolean }
+export interface BenchNetArgs { configs: NetConfig[]; runs: number; impls: NetImpl[]; linuxSeconds: number | null; json: boolean; html: string | null }
 
 const { fail, number, numbers, words } = optionParsers("bench net");
 
@@ -36,6 +38,7 @@ const { fail, number, numbers, words } = optionParsers("bench net");
 export function parseBenchNetArgs(argv: string[]): BenchNetArgs {
   let workloads: NetWorkload[] = ["guest-guest", "guest-sink"], sizes: NetSize[] = ["64", "1514", "gso"], modes: NetMode[] = ["poll", "event"];
   let queues = [1], impls: NetImpl[] = ["native-c", "xenwasm"], frames: number | null = null, runs = 3, linuxSeconds: number | null = 3, json = false;
+  let html: string | null = null;
   for (const t of tokenize(BENCH_NET_SPEC, argv)) {
     if (t.kind === "positional") { fail(`unexpected argument '${t.value}'`); continue; }
     const arg = `--${t.name}`, v = t.value!;
@@ -50,6 +53,7 @@ export function parseBenchNetArgs(argv: string[]): BenchNetArgs {
       case "linux-seconds": linuxSeconds = number(arg, v, 1, 60); break;
       case "no-linux": linuxSeconds = null; break;
       case "json": json = true; break;
+      case "html": html = v; break;
     }
   }
   impls = (["native-c", "xenwasm"] as const).filter((i) => impls.includes(i));
@@ -57,7 +61,7 @@ export function parseBenchNetArgs(argv: string[]): BenchNetArgs {
   for (const workload of workloads) for (const size of sizes) for (const q of queues) for (const mode of modes) {
     configs.push({ workload, size, mode, queues: q as 1 | 2, frames: frames ?? NET_DEFAULT_FRAMES[size] });
   }
-  return { configs, runs, impls, linuxSeconds, json };
+  return { configs, runs, impls, linuxSeconds, json, html };
 }
 
 const x = (v: number | null | undefined) => (v == null ? "" : `${v.toFixed(2)}x`);
@@ -83,9 +87,12 @@ const COLUMNS = [
 /** Runs `xenwasm bench net` with `argv`; returns the exit status. */
 export async function benchNetCommand(argv: string[]): Promise<number> {
   const a = parseBenchNetArgs(argv);
+  // A wrong --html path fails here, before anything is measured.
+  const report = a.html === null ? null : openReport(a.html, fail);
+  const meta = reportMeta(["bench", "net", ...argv]), notes = [loadNote()].filter((n): n is string => n !== null);
   const { err, table } = benchOutput("bench net", COLUMNS, a.json, [10, 11, 4, 5, 1, 7, 8]);
   const results = await benchNet({ configs: a.configs, runs: a.runs, impls: a.impls, linuxSeconds: a.linuxSeconds }, (p) => {
-    if (p.kind === "note") err(`xenwasm: bench net: ${p.message}`);
+    if (p.kind === "note") { err(`xenwasm: bench net: ${p.message}`); notes.push(p.message); }
     else if (p.kind === "linux") err(`xenwasm: bench net: linux veth iperf3 ${p.result.kind}: ${si(p.result.frames_per_s)} frames/s, ${p.result.gbit_per_s.toFixed(2)} Gbit/s`);
     else if (p.kind === "run") {
       const c = p.cfg, s = p.sample;
@@ -93,9 +100,11 @@ export async function benchNetCommand(argv: string[]): Promise<number> {
         `${si(s.frames / s.seconds)} frames/s, ${((s.bytes * 8) / s.seconds / 1e9).toFixed(2)} Gbit/s`);
     } else table.row(p.result);
   }).catch((e: Error) => {
+    report?.abandon();
     // A failed check or a broken reference: one line, exit status 1 (bin/xenwasm.js prints it).
     throw new Error(`bench net: ${e.message}${/guest|wasm/.test(e.message) && /no such file|ENOENT/i.test(e.message) ? " (run 'npm run build' first)" : ""}`);
   });
   if (a.json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+  report?.write(benchReportHtml("xenwasm bench net", meta, netSeries(results), { ...NET_REPORT, notes, raw: results }));
   return 0;
 }

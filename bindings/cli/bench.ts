@@ -1,7 +1,8 @@
 // `xenwasm bench`: the benchmarks (docs/benchmarks.md). `bench ring` compares the shared ring of
 // assembly/ring.ts between two domains with a native C reference of io/ring.h; `bench blk` and
 // `bench net` (bench-blk.ts, bench-net.ts) measure the split drivers.
-import { benchOutput, si } from "../bench/common.js";
+import { benchOutput, loadNote, si } from "../bench/common.js";
+import { RING_REPORT, benchReportHtml, openReport, reportMeta, ringSeries } from "../bench/html.js";
 import { NativeError } from "../bench/native.js";
 import { GuestLoadError } from "../runner/guest.js";
 import { RING_LIMITS, RingBenchError, benchRing, ringSize, type RingConfig, type RingImpl, type RingMode, type RingResult } from "../bench/ring.js";
@@ -26,6 +27,7 @@ export const BENCH_RING_SPEC: CommandSpec = {
     { name: "runs", value: "N", help: "runs of each implementation; the table gives medians (default 3)" },
     { name: "impl", value: "xenwasm|native-c", help: "which implementations run (default both)" },
     { name: "json", help: "a JSON array on stdout" },
+    { name: "html", value: "FILE", help: "also write the results as one self-contained HTML page (table and SVG charts, no external resources) to FILE" },
   ],
 };
 
@@ -33,14 +35,14 @@ export const BENCH_RING_SPEC: CommandSpec = {
 export const BENCH_RING_USAGE = usage(BENCH_RING_SPEC);
 
 /** The parsed options of `xenwasm bench ring`. */
-export interface BenchRingArgs { configs: RingConfig[]; runs: number; impls: RingImpl[]; json: boolean }
+export interface BenchRingArgs { configs: RingConfig[]; runs: number; impls: RingImpl[]; json: boolean; html: string | null }
 
 const { fail, number, numbers, words } = optionParsers("bench ring");
 
 /** Parses the arguments of `xenwasm bench ring`; throws UsageError with one line. */
 export function parseBenchRingArgs(argv: string[]): BenchRingArgs {
   let slots = [112], pages = [1], qds = [32], modes: RingMode[] = ["poll", "event"], impls: RingImpl[] = ["native-c", "xenwasm"];
-  let requests = 500_000, runs = 3, json = false;
+  let requests = 500_000, runs = 3, json = false, html: string | null = null;
   for (const t of tokenize(BENCH_RING_SPEC, argv)) {
     if (t.kind === "positional") { fail(`unexpected argument '${t.value}'`); continue; }
     const arg = `--${t.name}`, v = t.value!;
@@ -53,6 +55,7 @@ export function parseBenchRingArgs(argv: string[]): BenchRingArgs {
       case "requests": requests = number(arg, v, 1, RING_LIMITS.requestsMax); break;
       case "runs": runs = number(arg, v, 1, 100); break;
       case "json": json = true; break;
+      case "html": html = v; break;
     }
   }
   for (const s of slots) if (s % 8) fail(`--slot must be a multiple of 8 (a u64 id, then u64 payload words), not '${s}'`);
@@ -63,7 +66,7 @@ export function parseBenchRingArgs(argv: string[]): BenchRingArgs {
     if (qd > size) fail(`--qd ${qd} exceeds the ring's ${size} slots (--slot ${slot} --ring-pages ${ringPages})`);
     for (const mode of modes) configs.push({ slot, ringPages, qd, requests, mode });
   }
-  return { configs, runs, impls, json };
+  return { configs, runs, impls, json, html };
 }
 
 const ratio = (r: RingResult, key: "ratio_vs_native" | "notifies_ratio_vs_native") => (r[key] == null ? "" : `${r[key]!.toFixed(2)}x`);
@@ -86,21 +89,26 @@ const COLUMNS = [
 /** Runs `xenwasm bench ring` with `argv`; returns the exit status. */
 export async function benchRingCommand(argv: string[]): Promise<number> {
   const a = parseBenchRingArgs(argv);
+  // A wrong --html path fails here, before anything is measured.
+  const report = a.html === null ? null : openReport(a.html, fail);
+  const meta = reportMeta(["bench", "ring", ...argv]), notes = [loadNote()].filter((n): n is string => n !== null);
   const { err, table } = benchOutput("bench ring", COLUMNS, a.json, [8, 5, 4, 5, 3, 8, 4, 8]);
   const results = await benchRing({ configs: a.configs, runs: a.runs, impls: a.impls }, (p) => {
-    if (p.kind === "no-native") err(`xenwasm: bench ring: ${p.reason}`);
+    if (p.kind === "no-native") { err(`xenwasm: bench ring: ${p.reason}`); notes.push(p.reason); }
     else if (p.kind === "run") {
       const c = p.cfg;
       err(`xenwasm: bench ring: ${p.impl} ${c.mode} slot=${c.slot} pages=${c.ringPages} qd=${c.qd}: run ${p.run}/${p.runs}: ` +
         `${si(c.requests / p.sample.seconds)} req/s, ${((p.sample.notifiesFront + p.sample.notifiesBack) / c.requests).toFixed(4)} notifies/req`);
     } else table.row(p.result);
   }).catch((e: Error) => {
+    report?.abandon();
     // A failed check or a broken reference: one line, exit status 1 (bin/xenwasm.js prints it).
     if (e instanceof RingBenchError || e instanceof NativeError) throw new Error(`bench ring: ${e.message}`);
     if (e instanceof GuestLoadError) throw new Error(`bench ring: ${e.message} (run 'npm run build' first)`);
     throw e;
   });
   if (a.json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+  report?.write(benchReportHtml("xenwasm bench ring", meta, ringSeries(results), { ...RING_REPORT, notes, raw: results }));
   return 0;
 }
 

@@ -15,7 +15,7 @@ import { watchStore } from "../xenstore/watch.js";
 export interface RingSample {
   /** The frontend domain (the ring's page is in its memory). */
   domid: number;
-  /** "vbd/51712", "vif/0 tx", "vif/0 queue-1 rx", "vif/0 ctrl", "console", "xenstore". */
+  /** "vbd/51712", "vbd/51712 queue-1", "vif/0 tx", "vif/0 queue-1 rx", "vif/0 ctrl", "console", "xenstore". */
   name: string;
   /** "blkif", "netif-tx", "netif-rx", "netif-ctrl" (io/ring.h rings of requests), or "console", "xenstore" (byte rings). */
   kind: string;
@@ -86,11 +86,17 @@ export function sampleRings(hv: Hypervisor, xsd: Xenstored): RingSample[] {
     }
     const base = `/local/domain/${fe.domid}/device`;
     for (const id of store.directory(`${base}/vbd`) ?? []) {
+      // One ring, or one per queue under queue-N/ (multi-queue-num-queues); 2^ring-page-order
+      // pages each, named ring-ref0.. when more than one (Linux's blkfront layout).
       const dir = `${base}/vbd/${id}`;
       const order = Number(store.read(`${dir}/ring-page-order`) ?? 0);
-      const ref = store.read(order > 0 ? `${dir}/ring-ref0` : `${dir}/ring-ref`);
-      const page = ref === undefined ? -1 : grantedPage(fe, Number(ref));
-      if (page >= 0) out.push(requestRing(fe, page, `vbd/${id}`, "blkif", 2 ** order));
+      const queues = Number(store.read(`${dir}/multi-queue-num-queues`) ?? 1);
+      for (let q = 0; q < queues; q++) {
+        const qdir = queues > 1 ? `${dir}/queue-${q}` : dir;
+        const ref = store.read(order > 0 ? `${qdir}/ring-ref0` : `${qdir}/ring-ref`);
+        const page = ref === undefined ? -1 : grantedPage(fe, Number(ref));
+        if (page >= 0) out.push(requestRing(fe, page, queues > 1 ? `vbd/${id} queue-${q}` : `vbd/${id}`, "blkif", 2 ** order));
+      }
     }
     for (const id of store.directory(`${base}/vif`) ?? []) {
       const dir = `${base}/vif/${id}`;

@@ -4,8 +4,10 @@
 export {
   XenSystem, runSystem, ConfigError, DEFAULT_BACKEND, MAX_KEPT_CONSOLE_LINES,
   type SystemConfig, type GuestConfig, type DiskConfig, type WasmSource, type ConsoleLine, type SystemResult, type HostXenstore, type AbiChoice,
-  type FaultOptions,
+  type FaultOptions, type DomainStatus,
 } from "./host/system.js";
+export type { RingSample } from "./toolstack/rings.js";
+export { Dashboard } from "./host/dashboard.js";
 export { MAX_CONSOLE_LINE, type DomainResult } from "./runner/common.js";
 export type { XsUsage } from "./xenstore/store.js";
 export type { VifSpec } from "./toolstack/vifs.js";

@@ -1,7 +1,8 @@
 // The `xenwasm` command line. Each subcommand prints its result on stdout; a wrong argument or
 // a failure prints one readable line on stderr (`xenwasm: ...`) and exits non-zero.
 import { dirname, join } from "node:path";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -33,12 +34,15 @@ const ABI_SPEC: CommandSpec = {
   ],
 };
 
-/** `xenwasm demo` (no options). */
+/** `xenwasm demo`'s options. */
 const DEMO_SPEC: CommandSpec = {
   name: "demo",
   summary: "what npm start shows: the ABI layer, hello, pingpong, a disk copy, a ping over the switch",
   about: "the README's main job: the ABI summary, hello (deterministic runner), the two-domain pingpong, a disk copy through blkfront and dom0's blkback, and two guests pinging each other through dom0's switch with a capture for tshark (threaded runner)",
-  options: [],
+  options: [
+    { name: "dashboard", optional: "PORT", help: "serves the live dashboard of each run on http://127.0.0.1:PORT/ (default: a free port, printed), the page following one run after the other, and slows the disk copy and the pings down so that there is something to watch" },
+    { name: "trace", value: "DIR", help: "writes each run's trace for Perfetto's UI into DIR (hello.json, pingpong.json, diskcopy.json, netping.json)" },
+  ],
 };
 
 /** Every command's table, for `xenwasm help COMMAND`. */
@@ -99,7 +103,7 @@ export const DEMO_DISK_BYTES = 64 << 20;
  * diskcopy guest through blkfront and dom0's blkback; checks that the copy is identical. On a
  * terminal the system stays up a few seconds so that xenstore-ls can inspect it.
  */
-async function diskDemo(guest: string): Promise<number> {
+async function diskDemo(guest: string, extra: string[], slow: boolean): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "xenwasm-demo-"));
   try {
     const src = join(dir, "in.img"), dst = join(dir, "out.img");
@@ -109,8 +113,8 @@ async function diskDemo(guest: string): Promise<number> {
     closeSync(openSync(dst, "w"));
     truncateSync(dst, DEMO_DISK_BYTES);
     console.log(`disk images: ${src} (${DEMO_DISK_BYTES >> 20} MiB of random data, read-only) -> ${dst}`);
-    const linger = process.stdout.isTTY ? 5 : 0;
-    const rc = await run(["--runner", "threads", "--disk", `${src},ro`, "--disk", dst, "--cmdline", `bs=256 qd=16 linger=${linger}`, guest]);
+    const linger = slow ? 20 : process.stdout.isTTY ? 5 : 0;
+    const rc = await run(["--runner", "threads", ...extra, "--disk", `${src},ro`, "--disk", dst, "--cmdline", `bs=256 qd=16 linger=${linger}`, guest]);
     if (rc !== 0) return rc;
     const same = Buffer.compare(readFileSync(src), readFileSync(dst)) === 0;
     console.log(same ? "demo: out.img is identical to in.img" : "demo: out.img DIFFERS from in.img");
@@ -125,25 +129,42 @@ async function diskDemo(guest: string): Promise<number> {
  * its switch (threaded runner), with a capture of every frame the switch forwards; the capture is
  * kept for tshark and the demo says where it is.
  */
-async function netDemo(guest: string): Promise<number> {
+async function netDemo(guest: string, extra: string[], slow: boolean): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "xenwasm-demo-net-"));
   const pcap = join(dir, "switch.pcap");
-  const rc = await run(["--runner", "threads", "--pcap", pcap, "--vif", "on",
-    "--cmdline", "ip=10.0.0.1 peer=10.0.0.2 n=5", guest, "--cmdline", "ip=10.0.0.2 peer=10.0.0.1 n=5", guest]);
+  const pings = slow ? "n=200 interval=100" : "n=5";
+  const rc = await run(["--runner", "threads", ...extra, "--pcap", pcap, "--vif", "on",
+    "--cmdline", `ip=10.0.0.1 peer=10.0.0.2 ${pings}`, guest, "--cmdline", `ip=10.0.0.2 peer=10.0.0.1 ${pings}`, guest]);
   if (rc === 0) console.log(`demo: the switch's capture is ${pcap}; open it with: tshark -r ${pcap}`);
   return rc;
 }
 
 /** `xenwasm demo`: shows the ABI layer, then boots the example guests under both runners. */
 async function demo(args: string[]): Promise<number> {
-  if (args.length) throw new UsageError(`demo: takes no arguments, not '${args[0]}'`);
+  let port: number | undefined, traceDir: string | undefined;
+  for (const t of tokenize(DEMO_SPEC, args)) {
+    if (t.kind === "positional") throw new UsageError(`demo: unexpected argument '${t.value}'`);
+    if (t.name === "dashboard") {
+      if (t.value !== undefined && !(/^\d+$/.test(t.value) && Number(t.value) <= 65535)) throw new UsageError(`demo: --dashboard port must be a whole number from 0 to 65535, not '${t.value}'`);
+      port = Number(t.value ?? 0);
+    }
+    if (t.name === "trace") {
+      traceDir = t.value!;
+      if (!existsSync(traceDir) || !statSync(traceDir).isDirectory()) throw new UsageError(`demo: --trace ${traceDir}: no such directory`);
+    }
+  }
+  // One port for every run, so that the page follows them (it reconnects to the next one).
+  if (port === 0) port = await freePort();
+  if (port !== undefined) console.log(`demo: the dashboard follows each run at http://127.0.0.1:${port}/`);
+  const extra = (name: string) => [...(port !== undefined ? [`--dashboard=${port}`] : []), ...(traceDir ? ["--trace", join(traceDir, `${name}.json`)] : [])];
+  const slow = port !== undefined;
   const ex = (name: string) => join(ROOT, "build/examples", `${name}.wasm`);
   const steps: Array<[string, () => Promise<number> | number]> = [
     ["the ABI layer", () => abi(["--summary", "--check-if-installed"])],
-    ["hello, deterministic runner", () => run([ex("hello")])],
-    ["pingpong, two domains, threaded runner", () => run(["--runner", "threads", "--cmdline", "ping peer=2 n=10000", ex("pingpong"), "--cmdline", "pong peer=1", ex("pingpong")])],
-    ["diskcopy: dom0's blkback and a guest's blkfront copy a disk image, threaded runner", () => diskDemo(ex("diskcopy"))],
-    ["netping: two guests ping each other through netfront and dom0's switch, threaded runner", () => netDemo(ex("netping"))],
+    ["hello, deterministic runner", () => run([...extra("hello"), ex("hello")])],
+    ["pingpong, two domains, threaded runner", () => run(["--runner", "threads", ...extra("pingpong"), "--cmdline", `ping peer=2 n=${slow ? 200_000 : 10000}`, ex("pingpong"), "--cmdline", "pong peer=1", ex("pingpong")])],
+    ["diskcopy: dom0's blkback and a guest's blkfront copy a disk image, threaded runner", () => diskDemo(ex("diskcopy"), extra("diskcopy"), slow)],
+    ["netping: two guests ping each other through netfront and dom0's switch, threaded runner", () => netDemo(ex("netping"), extra("netping"), slow)],
   ];
   for (const [title, step] of steps) {
     console.log(`\n== ${title}`);
@@ -151,6 +172,18 @@ async function demo(args: string[]): Promise<number> {
     if (rc !== 0) return rc;
   }
   return 0;
+}
+
+/** A TCP port on 127.0.0.1 that is free now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit status. */

@@ -7,6 +7,7 @@ import { MAX_MEM_MIB, MIN_MEM_MIB } from "../toolstack/builder.js";
 import { MAX_DISKS, parseDiskArg, type DiskArg } from "../toolstack/disks.js";
 import { ConfigError, XenSystem, type AbiChoice, type SystemConfig, type SystemResult } from "../host/system.js";
 import { UsageError } from "./errors.js";
+import { Dashboard } from "../host/dashboard.js";
 import { tokenize, usage, type CommandSpec } from "./options.js";
 import { parseVifArg, type VifSpec } from "../toolstack/vifs.js";
 import { parseUplinkArg, type UplinkSpec } from "../devices/uplink.js";
@@ -25,7 +26,9 @@ export const RUN_SPEC: CommandSpec = {
     { name: "seed", value: "N", help: "the deterministic runner's seed (default 1)" },
     { name: "mem", value: "MIB", help: "memory of each domain (default 32)" },
     { name: "stats", help: "per-domain hypercalls, events, refused grant accesses and the ABIs in use at the end (and the uplink's counters)" },
-    { name: "trace", value: "FILE", help: "writes the deterministic runner's event order" },
+    { name: "trace", value: "FILE.json", help: "writes the run's trace for Perfetto's UI or chrome://tracing (Chrome trace-event JSON): a track per domain, hypercall and upcall slices, event-channel flows, ring and grant-map counters, xenbus states (docs/tracing.md); the same seed gives the same file" },
+    { name: "dashboard", optional: "PORT", help: "serves a live dashboard of the run on http://127.0.0.1:PORT/ (default: a free port, printed at start): domains, rings, event rates, grant maps, consoles and the xenstore tree, where a key can be written (docs/dashboard.md)" },
+    { name: "event-order", value: "FILE", help: "writes the deterministic runner's event order (a line per step: time, what), for comparing two runs" },
     { name: "xenstore-socket", value: "PATH", help: "where xenstored listens for dom0's tools (default: a per-run path, printed at start)" },
     { name: "disk", value: "PATH[,ro]|ram:SIZE", help: "attaches a raw image (or a zeroed RAM disk) to the first guest as xvda, xvdb, ... (,ro: read-only), served by domain 0" },
     { name: "backend", value: "DOM0.wasm", help: "domain 0's WebAssembly backend domain (default build/drivers/dom0.wasm, started when there is a disk or a vif)" },
@@ -44,7 +47,7 @@ export const RUN_SPEC: CommandSpec = {
 export const RUN_USAGE = usage(RUN_SPEC);
 
 interface RunArgs {
-  runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; xenstoreSocket?: string;
+  runner: "deterministic" | "threads"; spin: boolean; seed: number; memMiB: number; stats: boolean; trace?: string; eventOrder?: string; dashboard?: number; xenstoreSocket?: string;
   guests: Array<{ path: string; cmdline: string; vif: VifSpec | null }>; disks: DiskArg[]; backend?: string; backendCmdline: string; pcap?: string;
   uplink?: UplinkSpec; abi: AbiChoice; faults?: number;
 }
@@ -74,6 +77,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case "stats": a.stats = true; break;
       case "spin": a.spin = true; break;
       case "trace": a.trace = v; break;
+      case "event-order": a.eventOrder = v; break;
+      case "dashboard": a.dashboard = t.value === undefined ? 0 : intArg("--dashboard", t.value, 0, 65535); break;
       case "xenstore-socket": a.xenstoreSocket = v; break;
       case "disk": a.disks.push(wrapped(() => parseDiskArg(v))); break;
       case "backend": a.backend = v; break;
@@ -119,6 +124,7 @@ export async function run(argv: string[]): Promise<number> {
     guests: a.guests.map((g) => ({ wasm: g.path, cmdline: g.cmdline, memMiB: a.memMiB, vif: g.vif ?? false })),
     runner: a.runner, seed: a.seed, spin: a.spin, pcap: a.pcap, uplink: a.uplink, xenstoreSocket: a.xenstoreSocket, abi: a.abi,
     faults: a.faults ? { seed: a.seed, percent: a.faults } : undefined,
+    chromeTrace: a.trace, trace: a.eventOrder !== undefined, accounting: a.dashboard !== undefined,
     disks: a.disks.map((d) => (d.ramBytes !== undefined ? { ramBytes: d.ramBytes, readonly: d.readonly } : { path: d.path, readonly: d.readonly })),
     backend: a.backend !== undefined || a.disks.length || a.guests.some((g) => g.vif) ? { wasm: a.backend, cmdline: a.backendCmdline, memMiB: a.memMiB } : undefined,
     onUplink: (port) => {
@@ -135,8 +141,18 @@ export async function run(argv: string[]): Promise<number> {
     },
   };
   let result: SystemResult;
+  let dashboard: Dashboard | undefined;
   try {
-    result = await XenSystem.start(config).done;
+    // The dashboard listens before any domain is built: a port in use is a usage error.
+    if (a.dashboard !== undefined) {
+      dashboard = await Dashboard.listen(a.dashboard).catch((e: NodeJS.ErrnoException) => {
+        throw new UsageError(`run: --dashboard: cannot listen on 127.0.0.1:${a.dashboard}: ${e.code ?? e.message}`);
+      });
+      process.stderr.write(`xenwasm: dashboard: ${dashboard.url}\n`);
+    }
+    const system = XenSystem.start(config);
+    dashboard?.attach(system);
+    result = await system.done;
   } catch (e) {
     if (e instanceof ConfigError) throw new UsageError(`run: ${e.message}`);
     const err = e as NodeJS.ErrnoException;
@@ -146,9 +162,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   } finally {
+    await dashboard?.close();
     if (socketDir) rmSync(socketDir, { recursive: true, force: true });
   }
-  if (a.trace) writeFileSync(a.trace, result.trace.join("\n") + "\n");
+  if (a.eventOrder) writeFileSync(a.eventOrder, result.trace.join("\n") + "\n");
+  if (a.trace) process.stderr.write(`xenwasm: trace written to ${a.trace} (open it at https://ui.perfetto.dev or chrome://tracing)\n`);
   if (a.pcap) process.stderr.write(`xenwasm: capture written to ${a.pcap} (tshark -r ${a.pcap})\n`);
   if (a.stats && result.uplink) {
     const u = result.uplink;

@@ -124,8 +124,11 @@ export class Tracer {
       this.service("notify", () => { this.sendFlow(from, to); return true; }, from.domid);
       return;
     }
+    // The time first, then the number: once the number is out, the receiver's thread may end the
+    // flow at once, and its end must not come before its start.
+    const ts = this.tick() / 1000;
     const seq = Atomics.add(to.ctl, Ctl.TraceSent, 1) + 1;
-    this.push({ name: "event", ph: "s", cat: "evtchn", id: flowId(to.domid, seq), ts: this.tick() / 1000, pid: from.domid, tid: this.tid });
+    this.push({ name: "event", ph: "s", cat: "evtchn", id: flowId(to.domid, seq), ts, pid: from.domid, tid: this.tid });
   }
 
   /**

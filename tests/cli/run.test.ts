@@ -91,7 +91,7 @@ describe("deterministic runner", () => {
     try {
       const runs = [1, 2].map((i) => {
         const trace = join(dir, `t${i}`);
-        const r = xenwasm("run", "--seed", "42", "--trace", trace, guest("timer"), guest("hostile"), guest("timer"));
+        const r = xenwasm("run", "--seed", "42", "--event-order", trace, guest("timer"), guest("hostile"), guest("timer"));
         return { ...r, trace: readFileSync(trace, "utf8") };
       });
       console.log(`determinism: seed 42, ${runs[0].trace.split("\n").length} trace lines`);

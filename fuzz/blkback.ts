@@ -477,8 +477,14 @@ function flapper(): void {
   valid(); // still served
 }
 
+/**
+ * The reversal's second half: back to Connected, unless a later step asked for a disconnect
+ * meanwhile (its Closing, Closed or Unknown went out after our reversal, and a Connected after
+ * it would undo it: blkback, reading the state once both were written, would rightly see only
+ * Connected, and we would wait for a disconnect we cancelled ourselves).
+ */
 function flappedBack(status: i32, arg: usize): void {
-  if (phase == PH_CONNECTED && <u32>arg == connects) xenbusSwitchState(FRONT_A, XenbusStateConnected);
+  if (phase == PH_CONNECTED && !awaitingClose && <u32>arg == connects) xenbusSwitchState(FRONT_A, XenbusStateConnected);
 }
 
 /** Fills the ring with valid requests and leaves the responses unread for 1..5 ms. */

@@ -45,6 +45,7 @@ describe.each(["deterministic", "threads"] as const)("under the %s runner", (run
     const r = await run("blkfront", runner);
     expect(r.notes).toEqual([]);
     expect(r.counts).toMatchObject({ steps: 2000, wrong: 0, held: 0, victimTraps: 0, outsideGrants: 0, harnessExceptions: 0 });
-    expect(connections(r.out, /blk victim: \d+ completions \(\d+ failed\), (\d+) connections/)).toBeGreaterThan(2);
+    // At least one disconnect and a second connection (before the fix the re-attach closed itself).
+    expect(connections(r.out, /blk victim: \d+ completions \(\d+ failed\), (\d+) connections/)).toBeGreaterThanOrEqual(2);
   }, 120_000);
 });

@@ -17,7 +17,7 @@ import { MAX_DISKS } from "../toolstack/disks.js";
 import { SECTOR_SIZE, type DiskSpec } from "../devices/blk.js";
 import type { VifSpec } from "../toolstack/vifs.js";
 import type { UplinkSpec, UplinkStats } from "../devices/uplink.js";
-import { Ctl, DomState } from "../hypervisor/domain.js";
+import { Ctl, DomState, type Domain } from "../hypervisor/domain.js";
 import { cpuUs, resultOf } from "../runner/common.js";
 import { liveMaps, sampleRings, type RingSample } from "../toolstack/rings.js";
 import { writeTraceFile } from "../runner/trace.js";
@@ -94,7 +94,7 @@ export interface SystemConfig {
    * ring and grant-map counters, xenbus states (docs/tracing.md).
    */
   chromeTrace?: string;
-  /** Time each domain's vCPU in the guest (`stats()`'s cpuUs; on anyway with chromeTrace): the dashboard asks for it. */
+  /** Time each domain's vCPU in the guest (`domains()`'s cpuUs; on anyway with chromeTrace): the dashboard asks for it. */
   accounting?: boolean;
 }
 
@@ -363,10 +363,7 @@ export class XenSystem {
 
   /** How each domain stands now (hypercalls, events, grant operations, refused accesses, shutdown reason once down). */
   stats(): DomainResult[] {
-    return this.need().domains.map((d) => {
-      const r = resultOf(d);
-      return Atomics.load(d.ctl, Ctl.State) === DomState.Shutdown ? r : { ...r, reason: "running" };
-    });
+    return this.need().domains.map(liveResult);
   }
 
   /**
@@ -375,10 +372,9 @@ export class XenSystem {
    */
   domains(): DomainStatus[] {
     return this.need().hypervisor.domains().map((d) => {
-      const r = resultOf(d);
       const state = Atomics.load(d.ctl, Ctl.State);
       return {
-        ...r, reason: state === DomState.Shutdown ? r.reason : "running",
+        ...liveResult(d),
         state: state === DomState.Shutdown ? "shutdown" : state === DomState.Running ? "running" : "building",
         memBytes: d.isHost ? 0 : d.bytes, cpuUs: cpuUs(d), grantMaps: liveMaps(d),
       };
@@ -403,6 +399,12 @@ export class XenSystem {
     if (!this.run) throw new Error("the system is not running yet: await ready() first");
     return this.run;
   }
+}
+
+/** Domain `d`'s result so far: its shutdown reason once it is down, "running" before. */
+function liveResult(d: Domain): DomainResult {
+  const r = resultOf(d);
+  return Atomics.load(d.ctl, Ctl.State) === DomState.Shutdown ? r : { ...r, reason: "running" };
 }
 
 /** Runs `config` to its end (XenSystem.start(config).done). */

@@ -184,10 +184,11 @@ export class Tracer {
  * call is a slice on `d`'s track named after the sub-operation, with the result in its args.
  */
 export function tracedHypercall<A extends unknown[]>(tr: Tracer, d: Domain, family: string, fn: (...a: A) => number | bigint): (...a: A) => number | bigint {
+  const named = PREFIX[family] !== undefined;
   return (...a: A) => {
     const t0 = tr.tick();
     const rc = fn(...a);
-    const name = PREFIX[family] ? opName(family, a[0] as number) : family;
+    const name = named ? opName(family, a[0] as number) : family;
     tr.slice(d.domid, name, "hypercall", t0, tr.tick(), { rc: typeof rc === "bigint" ? Number(rc) : rc });
     return rc;
   };

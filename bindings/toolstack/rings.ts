@@ -85,34 +85,30 @@ export function sampleRings(hv: Hypervisor, xsd: Xenstored): RingSample[] {
         inFlight: ((xs.prod - xs.cons) >>> 0) + ((xs.rprod - xs.rcons) >>> 0) });
     }
     const base = `/local/domain/${fe.domid}/device`;
+    // The request ring whose first page's grant reference is at `key`, if it is granted.
+    const ringAt = (key: string, name: string, kind: string, pages: number) => {
+      const ref = store.read(key);
+      const page = ref === undefined ? -1 : grantedPage(fe, Number(ref));
+      if (page >= 0) out.push(requestRing(fe, page, name, kind, pages));
+    };
+    // A device's queues: its own directory, or queue-N/ under it (multi-queue-num-queues), with their labels.
+    const queuesOf = (dir: string, label: string): Array<[string, string]> => {
+      const n = Number(store.read(`${dir}/multi-queue-num-queues`) ?? 1);
+      return n > 1 ? Array.from({ length: n }, (_, q) => [`${dir}/queue-${q}`, `${label} queue-${q}`]) : [[dir, label]];
+    };
     for (const id of store.directory(`${base}/vbd`) ?? []) {
-      // One ring, or one per queue under queue-N/ (multi-queue-num-queues); 2^ring-page-order
-      // pages each, named ring-ref0.. when more than one (Linux's blkfront layout).
+      // 2^ring-page-order pages per ring, named ring-ref0.. when more than one (Linux's blkfront layout).
       const dir = `${base}/vbd/${id}`;
       const order = Number(store.read(`${dir}/ring-page-order`) ?? 0);
-      const queues = Number(store.read(`${dir}/multi-queue-num-queues`) ?? 1);
-      for (let q = 0; q < queues; q++) {
-        const qdir = queues > 1 ? `${dir}/queue-${q}` : dir;
-        const ref = store.read(order > 0 ? `${qdir}/ring-ref0` : `${qdir}/ring-ref`);
-        const page = ref === undefined ? -1 : grantedPage(fe, Number(ref));
-        if (page >= 0) out.push(requestRing(fe, page, queues > 1 ? `vbd/${id} queue-${q}` : `vbd/${id}`, "blkif", 2 ** order));
-      }
+      for (const [qdir, label] of queuesOf(dir, `vbd/${id}`)) ringAt(order > 0 ? `${qdir}/ring-ref0` : `${qdir}/ring-ref`, label, "blkif", 2 ** order);
     }
     for (const id of store.directory(`${base}/vif`) ?? []) {
       const dir = `${base}/vif/${id}`;
-      const queues = Number(store.read(`${dir}/multi-queue-num-queues`) ?? 1);
-      for (let q = 0; q < queues; q++) {
-        const qdir = queues > 1 ? `${dir}/queue-${q}` : dir;
-        const label = queues > 1 ? `vif/${id} queue-${q}` : `vif/${id}`;
-        for (const [key, kind, tag] of [["tx-ring-ref", "netif-tx", "tx"], ["rx-ring-ref", "netif-rx", "rx"]] as const) {
-          const ref = store.read(`${qdir}/${key}`);
-          const page = ref === undefined ? -1 : grantedPage(fe, Number(ref));
-          if (page >= 0) out.push(requestRing(fe, page, `${label} ${tag}`, kind, 1));
-        }
+      for (const [qdir, label] of queuesOf(dir, `vif/${id}`)) {
+        ringAt(`${qdir}/tx-ring-ref`, `${label} tx`, "netif-tx", 1);
+        ringAt(`${qdir}/rx-ring-ref`, `${label} rx`, "netif-rx", 1);
       }
-      const ctrl = store.read(`${dir}/ctrl-ring-ref`);
-      const page = ctrl === undefined ? -1 : grantedPage(fe, Number(ctrl));
-      if (page >= 0) out.push(requestRing(fe, page, `vif/${id} ctrl`, "netif-ctrl", 1));
+      ringAt(`${dir}/ctrl-ring-ref`, `vif/${id} ctrl`, "netif-ctrl", 1);
     }
   }
   return out;

@@ -406,7 +406,9 @@ function fifoHandleEvents(): void {
       // that is pending and not masked is taken in the same swap (PENDING cleared before its
       // handler runs, so that an event raised meanwhile is linked again, not lost). A masked one
       // stays pending (EVTCHNOP_unmask links it again); one closed since is not pending: skipped.
-      let old = atomic.load<u32>(w);
+      // The first swap guesses the word of an event linked alone and not masked (PENDING and
+      // LINKED): the line, which Xen wrote last, is then fetched once, for writing.
+      let old: u32 = W_PENDING | W_LINKED;
       for (;;) {
         take = (old & (W_PENDING | W_MASKED)) == W_PENDING;
         const clear: u32 = W_LINKED | EVTCHN_FIFO_LINK_MASK | (take ? W_PENDING : 0);
@@ -443,7 +445,9 @@ function twoLevelHandleEvents(): void {
         if (w32 >= NR_WORDS32) break;
         const pAddr = pendingAddr + (<usize>w32 << 2);
         const mAddr = maskAddr + (<usize>w32 << 2);
-        let l2 = atomic.load<u32>(pAddr) & ~atomic.load<u32>(mAddr);
+        // An OR with 0 reads the word and takes its line for writing in one transfer (a load
+        // would fetch it shared, and the first AND below fetch it again).
+        let l2 = atomic.or<u32>(pAddr, 0) & ~atomic.load<u32>(mAddr);
         while (l2 != 0) {
           const bit: u32 = 1 << ctz(l2);
           l2 &= l2 - 1;

@@ -1,13 +1,15 @@
 // `xenwasm bench event` (docs/benchmarks.md): the round-trip latency of an event-channel hand-off
 // between two domains (examples/pingpong.ts under the threaded runner: a counter in a granted
-// page, a notification each way per round trip, each side checking the counter) beside the
-// native C reference of the same hand-off between two pthreads (bindings/bench/native/event.c),
-// in event mode (vCPUs sleep between events after 30 us of polling, as the reference's threads
-// do) and spin mode (nobody sleeps).
+// page, a notification each way per round trip, each side checking the counter) beside two
+// native C references between two pthreads: the plain hand-off (bindings/bench/native/event.c,
+// one pending word per side) and the same hand-off through Xen's own event protocol, 2-level or
+// FIFO, as Xen and a guest kernel run it natively (bindings/bench/native/xen_event.c). Both in
+// event mode (vCPUs sleep between events after 30 us of polling, as the references' threads do)
+// and spin mode (nobody sleeps).
 import { join } from "node:path";
 import { loadGuest } from "../runner/guest.js";
 import { runThreaded } from "../runner/threaded.js";
-import { ROOT, alternateRuns, median, type Impl } from "./common.js";
+import { ROOT, median, type Impl } from "./common.js";
 import { buildNative, runNative } from "./native.js";
 import { abiCmdline } from "../host/system.js";
 
@@ -26,7 +28,10 @@ export interface EventSample { seconds: number; roundTrips: number; notifies: nu
 export interface EventResult {
   impl: EventImpl;
   mode: EventMode;
-  /** The event-channel ABI of xenwasm's domains (null for native-c). */
+  /**
+   * The event-channel ABI: xenwasm's domains', or for native-c the Xen protocol its threads run
+   * (null: the plain hand-off of event.c, one pending word per side).
+   */
   evtchn: EventAbi | null;
   round_trips: number;
   runs: number;
@@ -37,8 +42,10 @@ export interface EventResult {
   notifies_per_round_trip: number;
   /** us per round trip of every run, in order. */
   runs_us: number[];
-  /** xenwasm rows: us_per_round_trip / native-c's (null without the reference): lower is better. */
+  /** xenwasm rows: us_per_round_trip / the plain native hand-off's (null without it): lower is better. */
   ratio_vs_native?: number | null;
+  /** xenwasm rows: us_per_round_trip / the native row of the same event ABI (Xen's protocol in C). */
+  ratio_vs_native_abi?: number | null;
 }
 
 /** A run that did not complete or whose counter went wrong: the message says which. */
@@ -66,55 +73,79 @@ export async function runXenwasmEvent(cfg: EventConfig, guestPath = EVENT_GUEST)
   return { seconds: Number(m[2]) / 1e3, roundTrips: cfg.roundTrips, notifies: r.domains.reduce((n, d) => n + d.events, 0) };
 }
 
-/** Runs the native reference `bin` once. */
-export function runNativeEvent(bin: string, cfg: EventConfig, corruptAt?: number): EventSample {
-  const r = runNative(bin, ["--round-trips", String(cfg.roundTrips), "--mode", cfg.mode, ...(corruptAt === undefined ? [] : ["--corrupt", String(corruptAt)])]);
+/**
+ * Runs a native reference once: `bin` built from event.c (the plain hand-off), or with `abi` from
+ * xen_event.c (Xen's protocol of that ABI).
+ */
+export function runNativeEvent(bin: string, cfg: EventConfig, corruptAt?: number, abi?: EventAbi): EventSample {
+  const r = runNative(bin, ["--round-trips", String(cfg.roundTrips), "--mode", cfg.mode, ...(abi ? ["--abi", abi] : []), ...(corruptAt === undefined ? [] : ["--corrupt", String(corruptAt)])]);
   if (r.round_trips !== cfg.roundTrips || !(r.ns > 0)) throw new EventBenchError(`native-c reported ${r.round_trips} round trips in ${r.ns} ns`);
   return { seconds: r.ns / 1e9, roundTrips: r.round_trips, notifies: r.notifies };
 }
 
-/** Folds the samples of one implementation and configuration into its row. */
-export function summarizeEvent(impl: EventImpl, cfg: EventConfig, samples: EventSample[]): EventResult {
+/** Folds the samples of one implementation and configuration into its row (`evtchn` null: the plain native hand-off). */
+export function summarizeEvent(impl: EventImpl, cfg: EventConfig, samples: EventSample[], evtchn: EventAbi | null = cfg.evtchn): EventResult {
   const us = samples.map((s) => (s.seconds * 1e6) / s.roundTrips);
   const med = median(us);
   return {
-    impl, mode: cfg.mode, evtchn: impl === "xenwasm" ? cfg.evtchn : null, round_trips: cfg.roundTrips, runs: samples.length, us_per_round_trip: med, round_trips_per_s: 1e6 / med,
+    impl, mode: cfg.mode, evtchn, round_trips: cfg.roundTrips, runs: samples.length, us_per_round_trip: med, round_trips_per_s: 1e6 / med,
     notifies_per_round_trip: median(samples.map((s) => s.notifies / s.roundTrips)), runs_us: us,
   };
 }
 
-/** What benchEvent reports while it runs. */
+/** What benchEvent reports while it runs (`abi` on a native run: Xen's protocol; absent: the plain hand-off). */
 export type EventProgress =
   | { kind: "note"; message: string }
-  | { kind: "run"; impl: EventImpl; cfg: EventConfig; run: number; runs: number; sample: EventSample }
+  | { kind: "run"; impl: EventImpl; abi?: EventAbi; cfg: EventConfig; run: number; runs: number; sample: EventSample }
   | { kind: "result"; result: EventResult };
 
 /**
- * Runs each configuration `runs` times with each implementation (alternating) and returns the
- * rows, native first; without gcc the native rows are left out (a note says so). The native
- * reference has no event ABI: it runs with the first configuration of each mode, and the other
- * ABIs of that mode are compared with that row.
+ * Runs each configuration `runs` times with each implementation, alternating run by run, and
+ * returns the rows: per mode the plain native hand-off first, then per event ABI the native row
+ * of Xen's protocol and xenwasm's row with both ratios. Without gcc the native rows are left out
+ * (a note says so).
  */
 export async function benchEvent(opts: { configs: EventConfig[]; runs: number; impls: EventImpl[] }, progress: (p: EventProgress) => void = () => {}): Promise<EventResult[]> {
-  let bin: string | null = null;
+  let plain: string | null = null, xen: string | null = null;
   if (opts.impls.includes("native-c")) {
-    bin = buildNative("event");
-    if (bin === null) progress({ kind: "note", message: "gcc not found: the native C reference is skipped, xenwasm is reported alone" });
+    plain = buildNative("event");
+    xen = plain === null ? null : buildNative("xen_event");
+    if (plain === null) progress({ kind: "note", message: "gcc not found: the native C references are skipped, xenwasm is reported alone" });
   }
+  const withNative = plain !== null && xen !== null;
   const results: EventResult[] = [];
-  const nativeOf = new Map<EventMode, EventResult | null>();
+  const plainOf = new Map<EventMode, EventResult | null>();
   for (const cfg of opts.configs) {
-    const first = !nativeOf.has(cfg.mode);
-    const samples = await alternateRuns(opts.impls, opts.runs, bin !== null && first, (impl) => (impl === "native-c" ? runNativeEvent(bin!, cfg) : runXenwasmEvent(cfg)),
-      (impl, run, sample) => progress({ kind: "run", impl, cfg, run, runs: opts.runs, sample }));
-    if (first) nativeOf.set(cfg.mode, samples["native-c"].length ? summarizeEvent("native-c", cfg, samples["native-c"]) : null);
-    const native = nativeOf.get(cfg.mode) ?? null;
-    if (native && first) { results.push(native); progress({ kind: "result", result: native }); }
-    if (samples.xenwasm.length) {
-      const x = summarizeEvent("xenwasm", cfg, samples.xenwasm);
+    const first = !plainOf.has(cfg.mode);
+    const s = { plain: [] as EventSample[], xen: [] as EventSample[], xenwasm: [] as EventSample[] };
+    for (let run = 1; run <= opts.runs; run++) {
+      if (withNative) {
+        if (first) {
+          s.plain.push(runNativeEvent(plain!, cfg));
+          progress({ kind: "run", impl: "native-c", cfg, run, runs: opts.runs, sample: s.plain[s.plain.length - 1] });
+        }
+        s.xen.push(runNativeEvent(xen!, cfg, undefined, cfg.evtchn));
+        progress({ kind: "run", impl: "native-c", abi: cfg.evtchn, cfg, run, runs: opts.runs, sample: s.xen[s.xen.length - 1] });
+      }
+      if (opts.impls.includes("xenwasm")) {
+        s.xenwasm.push(await runXenwasmEvent(cfg));
+        progress({ kind: "run", impl: "xenwasm", cfg, run, runs: opts.runs, sample: s.xenwasm[s.xenwasm.length - 1] });
+      }
+    }
+    const emit = (r: EventResult) => { results.push(r); progress({ kind: "result", result: r }); };
+    if (first) {
+      const p = s.plain.length ? summarizeEvent("native-c", cfg, s.plain, null) : null;
+      plainOf.set(cfg.mode, p);
+      if (p) emit(p);
+    }
+    const native = plainOf.get(cfg.mode) ?? null;
+    const abiRow = s.xen.length ? summarizeEvent("native-c", cfg, s.xen) : null;
+    if (abiRow) emit(abiRow);
+    if (s.xenwasm.length) {
+      const x = summarizeEvent("xenwasm", cfg, s.xenwasm);
       x.ratio_vs_native = native ? x.us_per_round_trip / native.us_per_round_trip : null;
-      results.push(x);
-      progress({ kind: "result", result: x });
+      x.ratio_vs_native_abi = abiRow ? x.us_per_round_trip / abiRow.us_per_round_trip : null;
+      emit(x);
     }
   }
   return results;

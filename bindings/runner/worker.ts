@@ -77,12 +77,14 @@ const capture = data.pcap ? new PcapWriter(data.pcap, data.wallNs) : undefined;
 try {
   const inst = new WebAssembly.Instance(data.module, guestImports(hv, d, { disks, capture, uplink: data.uplink ? new UplinkQueues(data.uplink) : undefined }, (message) => post({ type: "log", domid: d.domid, message })));
   const ex = inst.exports as { xen_start: (a: number) => void; xen_upcall: () => void };
+  // One function object for every upcall (not a closure allocated per event).
+  const upcall = ex.xen_upcall;
   Atomics.store(d.ctl, Ctl.State, DomState.Running);
   let r = enter(hv, d, () => ex.xen_start(4096), "start");
   publishWallclock(d, data.wallNs);
   while (r.kind === "ok" && d.state !== DomState.Shutdown) {
     if (Atomics.load(d.ctl, Ctl.TimerArmed)) fireTimerIfDue(d, now()); // the clock only when a timer is armed
-    if (d.upcallDue()) { Atomics.store(d.ctl, Ctl.Idle, 0); r = enter(hv, d, () => ex.xen_upcall()); continue; }
+    if (d.upcallDue()) { Atomics.store(d.ctl, Ctl.Idle, 0); r = enter(hv, d, upcall); continue; }
     const w = Atomics.load(d.ctl, Ctl.Wake);
     if (d.upcallDue() || (d.state as DomState) === DomState.Shutdown) continue;
     const deadline = timerDeadline(d);

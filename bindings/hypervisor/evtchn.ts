@@ -25,7 +25,8 @@ const STAT: Record<number, number> = {
 
 /** The state word of `port` in `d`'s table. */
 export function portState(d: Domain, port: number): Ecs { return Atomics.load(d.ports, port * PORT_WORDS); }
-function portWord(d: Domain, port: number, i: number): number { return Atomics.load(d.ports, port * PORT_WORDS + i); }
+/** Word `i` (1 or 2) of `port`: a plain load, ordered by the atomic load of its state before it (setPort writes the state last). */
+function portWord(d: Domain, port: number, i: number): number { return d.ports[port * PORT_WORDS + i]; }
 function setPort(d: Domain, port: number, state: Ecs, a = 0, b = 0): void {
   Atomics.store(d.ports, port * PORT_WORDS + 1, a);
   Atomics.store(d.ports, port * PORT_WORDS + 2, b);

@@ -26,14 +26,18 @@ const EA = layout("struct evtchn_expand_array");
 const SP = layout("struct evtchn_set_priority");
 const E = { INVAL: -k("XEN_EINVAL"), ENOENT: -k("XEN_ENOENT"), NOSPC: -k("XEN_ENOSPC"), OPNOTSUPP: -k("XEN_EOPNOTSUPP"), NOSYS: -k("XEN_ENOSYS"), ACCES: -k("XEN_EACCES") };
 
-/** Index in `d.i32` of `port`'s event word, or -1 when its event-array page is not there yet. */
+/**
+ * Index in `d.i32` of `port`'s event word, or -1 when its event-array page is not there yet
+ * (configuration words, plain loads: see Ctl; expand_array stores the page before the count).
+ */
 function wordIndex(d: Domain, port: number): number {
   const page = port >>> 10;
-  if (page >= Atomics.load(d.ctl, Ctl.FifoPages)) return -1;
-  return (Atomics.load(d.fifo, page) >>> 2) + (port & (WORDS_PER_PAGE - 1));
+  if (page >= d.ctl[Ctl.FifoPages]) return -1;
+  return (d.fifo[page] >>> 2) + (port & (WORDS_PER_PAGE - 1));
 }
 
-function fifoWord(d: Domain, port: number): number { return Atomics.load(d.ports, port * PORT_WORDS + 3); }
+/** `port`'s priority and last queue (read under the FIFO lock on the send path). */
+function fifoWord(d: Domain, port: number): number { return d.ports[port * PORT_WORDS + 3]; }
 
 // The word try_set_link last read (Xen passes it by pointer); module scratch: allocation-free.
 let seen = 0;
@@ -116,7 +120,7 @@ export function fifoSetPending(d: Domain, port: number): boolean {
         const t = wordIndex(d, tail);
         linked = t >= 0 && setLink(d, t, port);
       }
-      cb = Atomics.load(d.ctl, Ctl.FifoControl);
+      cb = d.ctl[Ctl.FifoControl];
       if (!linked && cb >= 0) {
         d.i32[(cb + CB.head) / 4 + q] = port;
         ready = q;

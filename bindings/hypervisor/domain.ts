@@ -379,14 +379,16 @@ export class Domain {
    */
   setPending(port: number): boolean {
     const word = port >>> 5, bit = 1 << (port & 31);
-    Atomics.add(this.ctl, Ctl.Events, 1);
     if (this.isUserPort(port)) {
+      Atomics.add(this.ctl, Ctl.Events, 1);
       const old = Atomics.or(this.userPending, word, bit);
       if (old & bit) return false;
       this.hostWake();
       return true;
     }
-    if (this.ctl[Ctl.EvtchnFifo] !== 0) return fifoSetPending(this, port);
+    // FIFO counts the event under its queue lock, with a plain increment.
+    if (this.ctl[Ctl.EvtchnFifo] !== 0) return fifoSetPending(this, port, true);
+    Atomics.add(this.ctl, Ctl.Events, 1);
     const g = this.ctl[Ctl.SharedInfoGfn], si = g < 0 ? -1 : g * PAGE_SIZE;
     if (si < 0) {
       const old = Atomics.or(this.shadow, word, bit);

@@ -76,11 +76,13 @@ function setLink(d: Domain, idx: number, link: number): boolean {
  * unlinked event is linked at the tail of its priority's queue (or becomes the head of an empty
  * queue, which sets the queue's ready bit and evtchn_upcall_pending). A port without an event
  * word yet is remembered and raised when its page is added. Returns true when it was newly
- * pending. Safe from any thread: the queues are under d's FIFO lock.
+ * pending. `count`: a send, counted in Ctl.Events (not a re-raise by unmask or expand_array).
+ * Safe from any thread: the queues are under d's FIFO lock.
  */
-export function fifoSetPending(d: Domain, port: number): boolean {
+export function fifoSetPending(d: Domain, port: number, count = false): boolean {
   const idx = wordIndex(d, port);
   if (idx < 0) {
+    if (count) Atomics.add(d.ctl, Ctl.Events, 1);
     Atomics.or(d.ports, port * PORT_WORDS + 3, PortFifo.PendingNoWord);
     return true;
   }
@@ -91,6 +93,7 @@ export function fifoSetPending(d: Domain, port: number): boolean {
   lock(d.ctl, Ctl.FifoLock);
   let ready = -1, cb = -1, wasPending = true;
   try {
+    if (count) d.ctl[Ctl.Events]++; // under the lock: no atomic add needed
     // Set PENDING and, unless the event is masked or already linked, LINKED with LINK cleared:
     // one compare-and-swap (Xen's two test-and-sets; the guest changes the word concurrently).
     // The first swap guesses the word a consumed event leaves (0: not pending, linked or

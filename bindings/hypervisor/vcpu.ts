@@ -45,7 +45,7 @@ const PVCLOCK_TSC_STABLE = k("XEN_PVCLOCK_TSC_STABLE_BIT"), VIRQ_TIMER = k("VIRQ
 
 /** The armed timer's deadline of `d`, or null. */
 export function timerDeadline(d: Domain): bigint | null {
-  return Atomics.load(d.ctl, Ctl.TimerArmed) ? Atomics.load(d.timer, 0) : null;
+  return d.ctl[Ctl.TimerArmed] ? Atomics.load(d.timer, 0) : null; // TimerArmed: a plain load on every idle entry (see Ctl)
 }
 
 /** Fires `d`'s timer if it is due at `now`: disarms it and raises VIRQ_TIMER. */

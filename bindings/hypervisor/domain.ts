@@ -32,7 +32,8 @@ export const PAGE_SIZE = 4096;
  * Control words of a domain (indices into `ctl`, an Int32Array over the control buffer).
  *
  * Configuration words (SharedInfoGfn, VcpuInfo, EvtchnFifo, FifoControl, FifoPages, the FIFO
- * page table `fifo`, the user-port bitmap, and a port's words once its state has been read)
+ * page table `fifo`, GrantVersion, GrantFrames, StatusFrames, TimerArmed, the user-port bitmap,
+ * and a port's words once its state has been read)
  * change only when a guest sets itself up, and the event path reads them with plain loads: an
  * `Atomics` call is a call into V8's runtime (about 15 ns for a load, 25 for a read-modify-write
  * on Node 20 and 24), where a plain load of a typed array is one instruction, and on x86 the

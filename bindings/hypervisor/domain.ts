@@ -33,9 +33,8 @@ export const PAGE_SIZE = 4096;
  *
  * Configuration words (SharedInfoGfn, VcpuInfo, EvtchnFifo, FifoControl, FifoPages, the FIFO
  * page table `fifo`, GrantVersion, GrantFrames, StatusFrames, TimerArmed, the user-port bitmap,
- * and a port's words once its state has been read)
- * change only when a guest sets itself up, and the event path reads them with plain loads: an
- * `Atomics` call is a call into V8's runtime (about 15 ns for a load, 25 for a read-modify-write
+ * and a port's words once its state has been read) change only when a guest sets itself up,
+ * and the event and grant paths read them with plain loads: an `Atomics` call is a call into V8's runtime (about 15 ns for a load, 25 for a read-modify-write
  * on Node 20 and 24), where a plain load of a typed array is one instruction, and on x86 the
  * value is the same (a sequentially consistent load is a plain `mov` there). The words that
  * order a hand-off (event words, pending and mask bits, `ready`, evtchn_upcall_pending,
@@ -297,7 +296,7 @@ export class Domain {
 
   /** Guest physical address of shared_info, or -1 while unmapped. */
   sharedInfo(): number {
-    const g = Atomics.load(this.ctl, Ctl.SharedInfoGfn);
+    const g = this.ctl[Ctl.SharedInfoGfn]; // a configuration word: a plain load (see Ctl)
     return g < 0 ? -1 : g * PAGE_SIZE;
   }
 
@@ -390,7 +389,7 @@ export class Domain {
     // FIFO counts the event under its queue lock, with a plain increment.
     if (this.ctl[Ctl.EvtchnFifo] !== 0) return fifoSetPending(this, port, true);
     Atomics.add(this.ctl, Ctl.Events, 1);
-    const g = this.ctl[Ctl.SharedInfoGfn], si = g < 0 ? -1 : g * PAGE_SIZE;
+    const si = this.sharedInfo();
     if (si < 0) {
       const old = Atomics.or(this.shadow, word, bit);
       if (old & bit) return false;

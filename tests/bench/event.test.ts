@@ -1,8 +1,7 @@
 // `xenwasm bench event` (docs/benchmarks.md): both native references (the plain hand-off, and
 // Xen's 2-level and FIFO protocols in C) hand the counter off and check it (a corrupted value
-// fails them), the xenwasm side makes exactly the round trips asked
-// with a notification each way, and the command prints both rows with the ratio. No timing is
-// asserted.
+// fails them), the xenwasm side makes exactly the round trips asked with a notification each
+// way, and the command prints every row with both ratios. No timing is asserted.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";

@@ -85,6 +85,10 @@ function cpu(us, pct) { return (us / 1e6).toFixed(2) + " s \\u00b7 " + Math.roun
 function td(tr, cls) { var c = document.createElement("td"); c.className = cls; tr.appendChild(c); return c; }
 /** Puts row tr at position i of body (rows follow the snapshot's order). */
 function place(body, tr, i) { if (body.rows[i] !== tr) body.insertBefore(tr, body.rows[i] || null); }
+/** A table's columns are [class, text of a row (or null: a cell filled otherwise)]; adds one cell per column to tr. */
+function addCells(tr, columns) { columns.forEach(function (c) { td(tr, c[0]); }); }
+/** Sets the text of each of tr's cells that has a text function, from row (and ctx). */
+function fillCells(tr, columns, row, ctx) { columns.forEach(function (c) { if (c[1]) setText(tr.querySelector("." + c[0]), c[1](row, ctx)); }); }
 
 function setStatus(s) {
   var text = s.status;
@@ -93,7 +97,24 @@ function setStatus(s) {
   statusEl.className = "status " + s.status;
 }
 
-var DOMAIN_CELLS = ["domid", "name", "state", "mem", "cpu", "hypercalls", "hypercalls-rate", "events", "events-rate", "grant-maps", "grant-ops", "violations", "abi", "reason", "actions"];
+function shutdownReason(d) { return d.state === "shutdown" ? d.reason : ""; }
+var DOMAIN_COLUMNS = [
+  ["domid", function (d) { return String(d.domid); }],
+  ["name", function (d) { return d.name; }],
+  ["state", function (d) { return d.state; }],
+  ["mem", function (d) { return mem(d.memBytes); }],
+  ["cpu", function (d) { return cpu(d.cpuUs, d.cpuPercent); }],
+  ["hypercalls", function (d) { return num(d.hypercalls); }],
+  ["hypercalls-rate", function (d) { return rate(d.hypercallsPerSec); }],
+  ["events", function (d) { return num(d.events); }],
+  ["events-rate", function (d) { return rate(d.eventsPerSec); }],
+  ["grant-maps", function (d) { return num(d.grantMaps); }],
+  ["grant-ops", function (d) { return num(d.grantOps); }],
+  ["violations", function (d) { return num(d.violations); }],
+  ["abi", function (d) { return d.evtchnAbi + ", v" + d.gnttabVersion; }],
+  ["reason", shutdownReason],
+  ["actions", null],
+];
 function renderDomains(domains) {
   var body = byId("domains").tBodies[0];
   var empty = body.querySelector(".empty-row");
@@ -103,7 +124,7 @@ function renderDomains(domains) {
     if (!tr) {
       tr = document.createElement("tr");
       tr.dataset.domid = String(d.domid);
-      DOMAIN_CELLS.forEach(function (c) { td(tr, c); });
+      addCells(tr, DOMAIN_COLUMNS);
       if (d.domid !== 0) {
         var b = document.createElement("button");
         b.type = "button"; b.className = "shutdown"; b.textContent = "shutdown";
@@ -113,25 +134,9 @@ function renderDomains(domains) {
       }
     }
     place(body, tr, i);
-    var c = function (cls) { return tr.querySelector("." + cls); };
-    setText(c("domid"), String(d.domid));
-    setText(c("name"), d.name);
-    var state = c("state");
-    setText(state, d.state);
-    state.className = "state " + d.state;
-    setText(c("mem"), mem(d.memBytes));
-    setText(c("cpu"), cpu(d.cpuUs, d.cpuPercent));
-    setText(c("hypercalls"), num(d.hypercalls));
-    setText(c("hypercalls-rate"), rate(d.hypercallsPerSec));
-    setText(c("events"), num(d.events));
-    setText(c("events-rate"), rate(d.eventsPerSec));
-    setText(c("grant-maps"), num(d.grantMaps));
-    setText(c("grant-ops"), num(d.grantOps));
-    setText(c("violations"), num(d.violations));
-    setText(c("abi"), d.evtchnAbi + ", v" + d.gnttabVersion);
-    var reason = c("reason");
-    setText(reason, d.state === "shutdown" ? d.reason : "");
-    reason.className = "reason " + (d.state === "shutdown" ? d.reason : "");
+    fillCells(tr, DOMAIN_COLUMNS, d);
+    tr.querySelector(".state").className = "state " + d.state;
+    tr.querySelector(".reason").className = "reason " + shutdownReason(d);
     var button = tr.querySelector("button.shutdown");
     if (button) button.disabled = ended || d.state !== "running";
   });
@@ -146,7 +151,22 @@ function sparkline(svg, values) {
   svg.querySelector("title").textContent = "in flight over the last " + values.length + " snapshots: now " + values[values.length - 1] + ", max " + Math.max.apply(null, values);
 }
 
-var RING_CELLS = ["domid", "ring", "kind", "size", "req-prod", "rsp-prod", "req-event", "rsp-event", "in-flight", "req-rate", "rsp-rate", "notify-rate", "spark"];
+var RING_COLUMNS = [
+  ["domid", function (r) { return String(r.domid); }],
+  ["ring", function (r) { return r.name; }],
+  ["kind", function (r) { return r.kind; }],
+  ["size", function (r) { return num(r.size); }],
+  ["req-prod", function (r) { return String(r.reqProd); }],
+  ["rsp-prod", function (r) { return String(r.rspProd); }],
+  ["req-event", function (r) { return String(r.reqEvent); }],
+  ["rsp-event", function (r) { return String(r.rspEvent); }],
+  ["in-flight", function (r) { return String(r.inFlight); }],
+  ["req-rate", function (r) { return rate(r.reqPerSec); }],
+  ["rsp-rate", function (r) { return rate(r.rspPerSec); }],
+  // ctx: the frontend domains' events per second, by domid.
+  ["notify-rate", function (r, notify) { return notify.has(r.domid) ? rate(notify.get(r.domid)) : ""; }],
+  ["spark", null],
+];
 function renderRings(rings, domains, running) {
   var body = byId("rings").tBodies[0];
   var notify = new Map(domains.map(function (d) { return [d.domid, d.eventsPerSec]; }));
@@ -160,7 +180,7 @@ function renderRings(rings, domains, running) {
     if (!tr) {
       tr = document.createElement("tr");
       tr.dataset.ring = key;
-      RING_CELLS.forEach(function (c) { td(tr, c); });
+      addCells(tr, RING_COLUMNS);
       var svg = document.createElementNS(SVGNS, "svg");
       svg.setAttribute("class", "spark"); svg.setAttribute("width", "120"); svg.setAttribute("height", "22"); svg.setAttribute("viewBox", "0 0 120 22");
       var base = document.createElementNS(SVGNS, "line");
@@ -172,19 +192,7 @@ function renderRings(rings, domains, running) {
       ringRows.set(key, tr);
     }
     place(body, tr, i);
-    var c = function (cls) { return tr.querySelector("." + cls); };
-    setText(c("domid"), String(r.domid));
-    setText(c("ring"), r.name);
-    setText(c("kind"), r.kind);
-    setText(c("size"), num(r.size));
-    setText(c("req-prod"), String(r.reqProd));
-    setText(c("rsp-prod"), String(r.rspProd));
-    setText(c("req-event"), String(r.reqEvent));
-    setText(c("rsp-event"), String(r.rspEvent));
-    setText(c("in-flight"), String(r.inFlight));
-    setText(c("req-rate"), rate(r.reqPerSec));
-    setText(c("rsp-rate"), rate(r.rspPerSec));
-    setText(c("notify-rate"), notify.has(r.domid) ? rate(notify.get(r.domid)) : "");
+    fillCells(tr, RING_COLUMNS, r, notify);
     sparkline(tr.querySelector("svg"), r.history);
   });
   // A ring gone from a running system (its device closed) goes from the table; the last ones stay when the run ends.

@@ -119,18 +119,15 @@ export async function benchEvent(opts: { configs: EventConfig[]; runs: number; i
     const first = !plainOf.has(cfg.mode);
     const s = { plain: [] as EventSample[], xen: [] as EventSample[], xenwasm: [] as EventSample[] };
     for (let run = 1; run <= opts.runs; run++) {
+      const keep = (into: EventSample[], impl: EventImpl, sample: EventSample, abi?: EventAbi) => {
+        into.push(sample);
+        progress({ kind: "run", impl, abi, cfg, run, runs: opts.runs, sample });
+      };
       if (withNative) {
-        if (first) {
-          s.plain.push(runNativeEvent(plain!, cfg));
-          progress({ kind: "run", impl: "native-c", cfg, run, runs: opts.runs, sample: s.plain[s.plain.length - 1] });
-        }
-        s.xen.push(runNativeEvent(xen!, cfg, undefined, cfg.evtchn));
-        progress({ kind: "run", impl: "native-c", abi: cfg.evtchn, cfg, run, runs: opts.runs, sample: s.xen[s.xen.length - 1] });
+        if (first) keep(s.plain, "native-c", runNativeEvent(plain!, cfg));
+        keep(s.xen, "native-c", runNativeEvent(xen!, cfg, undefined, cfg.evtchn), cfg.evtchn);
       }
-      if (opts.impls.includes("xenwasm")) {
-        s.xenwasm.push(await runXenwasmEvent(cfg));
-        progress({ kind: "run", impl: "xenwasm", cfg, run, runs: opts.runs, sample: s.xenwasm[s.xenwasm.length - 1] });
-      }
+      if (opts.impls.includes("xenwasm")) keep(s.xenwasm, "xenwasm", await runXenwasmEvent(cfg));
     }
     const emit = (r: EventResult) => { results.push(r); progress({ kind: "result", result: r }); };
     if (first) {

@@ -244,7 +244,9 @@ function onEvent(p: u32, arg: usize): void {
   }
   serviceRx();
   if (kase == "flood") { if (floodGreedy || floodStopped) floodMore(); }
-  else if (waiting && got == want) { waiting = false; answered(); }
+  // A case that pushed no slot (req-prod-jump) has no answer to wait for: only the fatal error or
+  // the timeout ends it, not an event for the receive ring.
+  else if (waiting && want > 0 && got == want) { waiting = false; answered(); }
 }
 
 /** Reposts every receive buffer netback filled (their contents do not matter). */

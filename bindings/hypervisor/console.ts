@@ -1,7 +1,8 @@
 // The console: HYPERVISOR_console_io output and the console daemon that drains each domain's
 // console ring (struct xencons_interface at frame 3). Bytes go to the runner's console hook.
 import { k, layout } from "../abi/layout.js";
-import { Domain, FRAME_CONSOLE, PAGE_SIZE } from "./domain.js";
+import { Ctl, Domain, FRAME_CONSOLE, PAGE_SIZE } from "./domain.js";
+import { dom0End } from "./evtchn.js";
 import { guarded, type Hypervisor } from "./hypervisor.js";
 
 const E = { PERM: -k("XEN_EPERM"), FAULT: -k("XEN_EFAULT"), NOSYS: -k("XEN_ENOSYS") };
@@ -31,9 +32,17 @@ export function consoleIo(hv: Hypervisor, d: Domain, cmd: number, count: number,
   });
 }
 
-/** Moves what `d` wrote into its console ring to the console hook; returns the byte count. */
+/**
+ * Moves what `d` wrote into its console ring to the console hook; returns the byte count. The
+ * daemon first consumes the event on its end of `d`'s console channel, as xenconsoled does, so
+ * that the guest's next notification is newly pending and wakes it (HostWake) again: without
+ * that, a chatty guest was drained only by the daemon's periodic poll, filled its ring, and
+ * the SDK's console_io fallback then overtook the ring's unread bytes.
+ */
 export function drainConsoleRing(hv: Hypervisor, d: Domain): number {
   if (d.isHost) return 0;
+  const dom0 = hv.domain(0), end = dom0End(d, d.ctl[Ctl.ConsolePort]);
+  if (dom0 && end >= 0) dom0.clearPending(end);
   const base = FRAME_CONSOLE * PAGE_SIZE;
   const cons = Atomics.load(d.i32, (base + CONS.out_cons) >> 2) >>> 0;
   const prod = Atomics.load(d.i32, (base + CONS.out_prod) >> 2) >>> 0;

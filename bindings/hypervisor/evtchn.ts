@@ -341,6 +341,12 @@ export function connectPorts(a: Domain, pa: number, b: Domain, pb: number): void
   setPort(b, pb, Ecs.Interdomain, a.domid, pa);
 }
 
+/** The port of domain 0 that `d`'s `port` is bound to, or -1 when it is not an interdomain port to domain 0. */
+export function dom0End(d: Domain, port: number): number {
+  if (!validPort(port) || portState(d, port) !== Ecs.Interdomain || portWord(d, port, 1) !== 0) return -1;
+  return portWord(d, port, 2);
+}
+
 /** The lowest free port of `d` (for the domain builder), or -ENOSPC. */
 export function freePort(d: Domain): number {
   return allocPort(d);
